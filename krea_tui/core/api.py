@@ -1,0 +1,303 @@
+"""KreaClient: the one place that speaks HTTP to the Krea API (or the simulator).
+
+One long-lived httpx.AsyncClient is shared by every call so that polling hundreds of jobs reuses
+pooled connections. The bearer token is attached per request and only to the API's own origin:
+result files live on a CDN, and a token must never travel to a host that is not the API.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections import Counter
+from collections.abc import AsyncIterator, Generator, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from krea_tui import __version__
+from krea_tui.core.errors import (
+    KreaError,
+    RequestTimeout,
+    TransportError,
+    UnexpectedResponseError,
+    error_from_response,
+    redact,
+)
+from krea_tui.core.models import Job
+
+DEFAULT_BASE_URL = "https://api.krea.ai"
+DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=30.0, write=30.0, pool=10.0)
+# Large result files over a slow SSH-side link need longer between bytes than an API call.
+DOWNLOAD_TIMEOUT = httpx.Timeout(connect=10.0, read=120.0, write=30.0, pool=30.0)
+DEFAULT_LIMITS = httpx.Limits(max_connections=32, max_keepalive_connections=16)
+MAX_DOWNLOAD_BYTES = 512 * 1024 * 1024
+
+log = logging.getLogger(__name__)
+
+
+def model_endpoint(model_path: str) -> str:
+    """`bfl/flux-1-dev`, `image/bfl/flux-1-dev` or the full path → the full endpoint path."""
+    path = model_path.strip().strip("/")
+    if path.startswith("generate/"):
+        path = path[len("generate/") :]
+    if not path.startswith(("image/", "video/", "enhance/", "3d/")):
+        path = f"image/{path}"
+    return f"/generate/{path}"
+
+
+class _OriginBearerAuth(httpx.Auth):
+    """Adds the bearer token only to requests aimed at the API's own scheme, host and port."""
+
+    def __init__(self, token: str, origin: httpx.URL) -> None:
+        self._token = token
+        self._origin = (origin.scheme, origin.host, origin.port)
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if (request.url.scheme, request.url.host, request.url.port) == self._origin:
+            request.headers["Authorization"] = f"Bearer {self._token}"
+        yield request
+
+    def __repr__(self) -> str:
+        return "_OriginBearerAuth(token=[redacted])"
+
+
+class KreaClient:
+    """Async client for the Krea REST API. Use as `async with KreaClient(token) as client:`."""
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        transport: httpx.AsyncBaseTransport | None = None,
+        max_connections: int | None = None,
+    ) -> None:
+        if not token:
+            raise ValueError("an API token is required")
+        self._token = token
+        self.base_url = base_url.rstrip("/")
+        limits = DEFAULT_LIMITS
+        if max_connections is not None:
+            limits = httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            )
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            auth=_OriginBearerAuth(token, httpx.URL(self.base_url)),
+            headers={"User-Agent": f"krea-tui/{__version__}", "Accept": "application/json"},
+            timeout=timeout,
+            limits=limits,
+            transport=transport,
+            follow_redirects=False,
+        )
+        # Requests sent, by "METHOD /route": the engine and the benchmarks read this.
+        self.request_counts: Counter[str] = Counter()
+
+    def __repr__(self) -> str:
+        return f"KreaClient(base_url={self.base_url!r})"
+
+    async def __aenter__(self) -> KreaClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    @property
+    def requests_sent(self) -> int:
+        return sum(self.request_counts.values())
+
+    # -- the API -----------------------------------------------------------------------------
+
+    async def generate(
+        self, model_path: str, params: Mapping[str, Any], *, webhook_url: str | None = None
+    ) -> Job:
+        """Submit one generation; returns the job in its first (pending) state."""
+        endpoint = model_endpoint(model_path)
+        headers = {"X-Webhook-URL": webhook_url} if webhook_url else None
+        data = await self._json(
+            "POST", endpoint, route="POST /generate", json=dict(params), headers=headers
+        )
+        return self._job(data)
+
+    async def get_job(self, job_id: str) -> Job:
+        data = await self._json("GET", f"/jobs/{quote(job_id, safe='')}", route="GET /jobs/{id}")
+        return self._job(data)
+
+    async def list_jobs(
+        self,
+        *,
+        limit: int = 100,
+        cursor: str | None = None,
+        status: str | None = None,
+        types: Sequence[str] | str | None = None,
+    ) -> tuple[list[Job], str | None]:
+        """One page of the caller's jobs, newest first, and the next page's cursor (or None)."""
+        params: dict[str, Any] = {"limit": max(1, min(1000, int(limit)))}
+        if cursor:
+            params["cursor"] = cursor
+        if status:
+            params["status"] = str(status)
+        if types:
+            params["types"] = types if isinstance(types, str) else ",".join(types)
+        data = await self._json("GET", "/jobs", route="GET /jobs", params=params)
+        if not isinstance(data, Mapping) or not isinstance(data.get("items", []), list):
+            raise UnexpectedResponseError("the job list answer has no 'items' list", status=200)
+        jobs = []
+        for item in data.get("items", []):
+            try:
+                jobs.append(Job.from_api(item))
+            except ValueError:
+                log.warning("skipping a job list item without a job id")
+        next_cursor = data.get("next_cursor", data.get("nextCursor"))
+        return jobs, str(next_cursor) if next_cursor else None
+
+    async def cancel_job(self, job_id: str) -> None:
+        """Ask the server to cancel; ConflictError/ValidationError when the state forbids it."""
+        await self._json("DELETE", f"/jobs/{quote(job_id, safe='')}", route="DELETE /jobs/{id}")
+
+    async def get_openapi(self) -> dict[str, Any]:
+        """The API's own OpenAPI document (the catalogue refreshes from it)."""
+        data = await self._json("GET", "/openapi.json", route="GET /openapi.json")
+        if not isinstance(data, dict):
+            raise UnexpectedResponseError("openapi.json is not a JSON object", status=200)
+        return data
+
+    async def download(
+        self, url: str, dest: Path | str, *, max_bytes: int = MAX_DOWNLOAD_BYTES
+    ) -> Path:
+        """Stream a result file to `dest` atomically: never a partial file under that name."""
+        dest = Path(dest)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+        tmp = Path(tmp_name)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                async with self._stream("GET", url, route="GET result") as response:
+                    if response.status_code >= 400:
+                        body = (await response.aread()).decode("utf-8", "replace")
+                        raise self._error(response.status_code, body, response.headers)
+                    written = 0
+                    async for chunk in response.aiter_bytes():
+                        written += len(chunk)
+                        if written > max_bytes:
+                            raise UnexpectedResponseError(
+                                f"result file is larger than {max_bytes} bytes", status=200
+                            )
+                        out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, dest)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return dest
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def _job(self, data: Any) -> Job:
+        try:
+            return Job.from_api(data)
+        except ValueError as exc:
+            raise UnexpectedResponseError(f"not a job: {exc}", status=200) from None
+
+    def _error(self, status: int, body: str, headers: Mapping[str, str]) -> KreaError:
+        return error_from_response(status, body, headers, secrets=(self._token,))
+
+    def _transport_error(self, exc: httpx.HTTPError, method: str, url: str) -> TransportError:
+        # Connect failures mean nothing reached the server; anything later may have.
+        sent = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+        what = type(exc).__name__
+        detail = redact(str(exc), (self._token,)) or "no details"
+        message = f"{method} {url}: {what}: {detail}"
+        if isinstance(exc, httpx.TimeoutException):
+            return RequestTimeout(message, request_sent=sent)
+        return TransportError(message, request_sent=sent)
+
+    async def _json(self, method: str, url: str, *, route: str, **kwargs: Any) -> Any:
+        self.request_counts[route] += 1
+        try:
+            response = await self._http.request(method, url, **kwargs)
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc, method, url) from None
+        log.debug("%s %s -> %s", method, url, response.status_code)
+        if response.status_code >= 400:
+            raise self._error(response.status_code, response.text, response.headers)
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise UnexpectedResponseError(
+                f"{method} {url}: the answer is not JSON", status=response.status_code
+            ) from None
+
+    def _stream(self, method: str, url: str, *, route: str) -> _StreamContext:
+        self.request_counts[route] += 1
+        return _StreamContext(self, method, url)
+
+
+class _StreamContext:
+    """`async with` wrapper that maps httpx failures to our TransportError."""
+
+    def __init__(self, client: KreaClient, method: str, url: str) -> None:
+        self._client = client
+        self._method = method
+        self._url = url
+        self._cm: Any = None
+
+    async def __aenter__(self) -> _Response:
+        self._cm = self._client._http.stream(
+            self._method, self._url, timeout=DOWNLOAD_TIMEOUT, follow_redirects=True
+        )
+        try:
+            response = await self._cm.__aenter__()
+        except httpx.HTTPError as exc:
+            raise self._client._transport_error(exc, self._method, self._url) from None
+        return _Response(response, self._client, self._method, self._url)
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._cm.__aexit__(exc_type, exc, tb)
+
+
+class _Response:
+    """A streaming response whose reads raise our errors, not httpx's."""
+
+    def __init__(self, response: httpx.Response, client: KreaClient, method: str, url: str):
+        self._response = response
+        self._client = client
+        self._method = method
+        self._url = url
+        self.status_code = response.status_code
+        self.headers = response.headers
+
+    async def aread(self) -> bytes:
+        try:
+            return await self._response.aread()
+        except httpx.HTTPError as exc:
+            raise self._client._transport_error(exc, self._method, self._url) from None
+
+    async def aiter_bytes(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._response.aiter_bytes():
+                yield chunk
+        except httpx.HTTPError as exc:
+            raise self._client._transport_error(exc, self._method, self._url) from None
