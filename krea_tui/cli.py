@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from krea_tui import __version__
 
@@ -17,12 +18,91 @@ DESCRIPTION = (
     "compose jobs, watch hundreds of them live, and look at the results without leaving "
     "the terminal."
 )
+EPILOG = """exit codes (headless commands):
+  0  success          1  a job failed or was cancelled     2  bad arguments or request
+  3  set-up problem (token, config, history)               4  the queue stopped (token
+  refused, balance exhausted, model retired)             130  interrupted"""
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("where and how to connect")
+    group.add_argument(
+        "--demo",
+        action="store_true",
+        help="use the built-in simulator: no token, no cost, simulated results",
+    )
+    group.add_argument("--base-url", help="API base URL (default: https://api.krea.ai)")
+    group.add_argument("--config", type=Path, help="config file (default: platform config dir)")
+    group.add_argument("--data-dir", type=Path, help="where the job history lives")
+    group.add_argument("--output-dir", type=Path, help="where results are saved")
+
+
+def add_request_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-m", "--model", help="model path (default: bfl/flux-1-dev)")
+    parser.add_argument("--preset", metavar="NAME", help="start from a saved preset")
+    parser.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any request field; values are JSON where they parse (steps=30, raw=true)",
+    )
+    parser.add_argument("--width", type=int)
+    parser.add_argument("--height", type=int)
+    parser.add_argument("--steps", type=int)
+    parser.add_argument("--seed", type=int, help="seed of the first image; +1 per further image")
+    parser.add_argument("-n", "--count", type=int, default=1, help="images per prompt (default 1)")
+
+
+def add_wait_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--wait", action="store_true", help="wait until every job has ended")
+    parser.add_argument("--json", action="store_true", help="one JSON record per job on stdout")
+    parser.add_argument("--timeout", type=float, help="give up waiting after this many seconds")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="krea-tui", description=DESCRIPTION)
+    parser = argparse.ArgumentParser(
+        prog="krea-tui",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"krea-tui {__version__}")
+    add_common_arguments(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        add_common_arguments(sub)
+        return sub
+
+    submit = command("submit", "submit jobs and optionally wait for their results")
+    submit.add_argument("prompt", nargs="*", help="the prompt (words are joined)")
+    add_request_arguments(submit)
+    add_wait_arguments(submit)
+
+    batch = command("batch", "submit every job of a file (TOML [[jobs]] or one prompt a line)")
+    batch.add_argument("file", help="batch file")
+    add_request_arguments(batch)
+    add_wait_arguments(batch)
+
+    jobs = command("jobs", "list the job history")
+    jobs.add_argument("--status", help="only these statuses (comma-separated)")
+    jobs.add_argument("--limit", type=int, default=50, help="newest N jobs (default 50)")
+    jobs.add_argument("--json", action="store_true", help="one JSON record per job")
+
+    for name, text in (
+        ("wait", "wait until jobs end; their results are saved"),
+        ("download", "save the results of completed jobs"),
+        ("cancel", "cancel jobs (locally if not sent yet, on the server otherwise)"),
+    ):
+        sub = command(name, text)
+        sub.add_argument("ids", nargs="+", metavar="ID", help="job id or its first characters")
+        if name != "cancel":
+            sub.add_argument("--json", action="store_true", help="one JSON record per job")
+        if name == "wait":
+            sub.add_argument("--timeout", type=float, help="give up after this many seconds")
 
     sim = commands.add_parser(
         "sim",
@@ -42,9 +122,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         from krea_tui.sim.cli import run as run_sim
 
         return run_sim(args)
-    # The interactive app is the default command once it exists; until then, show the commands.
-    parser.print_help()
-    return 0
+
+    from krea_tui.config import ConfigError, load_settings
+    from krea_tui.headless import EXIT_SETUP, overrides_from
+
+    try:
+        settings, warnings = load_settings(config_path=args.config, overrides=overrides_from(args))
+    except ConfigError as exc:
+        print(f"krea-tui: {exc}", file=sys.stderr)
+        return EXIT_SETUP
+    for warning in warnings:
+        print(f"krea-tui: warning: {warning}", file=sys.stderr)
+
+    if args.command is None:
+        # The interactive app arrives with the TUI; until then, show what there is.
+        parser.print_help()
+        return 0
+    from krea_tui.headless import run
+
+    try:
+        return run(args, settings)
+    except BrokenPipeError:
+        # `krea-tui jobs | head`: the reader left; that is not an error.
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m krea_tui.cli`

@@ -28,6 +28,7 @@ from krea_tui.core.errors import (
     error_from_response,
     redact,
 )
+from krea_tui.core.files import TEMP_PREFIX, TEMP_SUFFIX
 from krea_tui.core.models import Job
 
 DEFAULT_BASE_URL = "https://api.krea.ai"
@@ -36,6 +37,7 @@ DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=30.0, write=30.0, pool=10.0)
 DOWNLOAD_TIMEOUT = httpx.Timeout(connect=10.0, read=120.0, write=30.0, pool=30.0)
 DEFAULT_LIMITS = httpx.Limits(max_connections=32, max_keepalive_connections=16)
 MAX_DOWNLOAD_BYTES = 512 * 1024 * 1024
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +97,8 @@ class KreaClient:
             limits=limits,
             transport=transport,
             follow_redirects=False,
+            # Proxy settings from the environment are for the internet, not the simulator.
+            trust_env=httpx.URL(self.base_url).host not in LOOPBACK_HOSTS,
         )
         # Requests sent, by "METHOD /route": the engine and the benchmarks read this.
         self.request_counts: Counter[str] = Counter()
@@ -182,7 +186,7 @@ class KreaClient:
         """Stream a result file to `dest` atomically: never a partial file under that name."""
         dest = Path(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+        fd, tmp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, dir=dest.parent)
         tmp = Path(tmp_name)
         try:
             with os.fdopen(fd, "wb") as out:
@@ -205,6 +209,23 @@ class KreaClient:
             tmp.unlink(missing_ok=True)
             raise
         return dest
+
+    async def fetch(self, url: str, *, max_bytes: int = MAX_DOWNLOAD_BYTES) -> bytes:
+        """A result file's bytes in memory (images are small; the engine adds metadata first)."""
+        async with self._stream("GET", url, route="GET result") as response:
+            if response.status_code >= 400:
+                body = (await response.aread()).decode("utf-8", "replace")
+                raise self._error(response.status_code, body, response.headers)
+            parts: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > max_bytes:
+                    raise UnexpectedResponseError(
+                        f"result file is larger than {max_bytes} bytes", status=200
+                    )
+                parts.append(chunk)
+        return b"".join(parts)
 
     # -- plumbing ----------------------------------------------------------------------------
 

@@ -1,0 +1,525 @@
+"""JobEngine: the local queue in front of Krea's, one watcher for every job, and the events.
+
+The rules that matter most:
+- A job is in the store before its POST is sent, and every change is committed before it is
+  published, so what a user saw is never ahead of what survives a crash.
+- A POST whose answer was lost is never sent again automatically: the job becomes `unknown`
+  and is matched against `GET /jobs` later, so nobody pays twice by accident.
+- 429 keeps jobs in the local queue and waits; 401/402/410 pause the queue with the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from krea_tui.core.api import KreaClient
+from krea_tui.core.downloads import Downloader
+from krea_tui.core.errors import (
+    AuthenticationError,
+    ConflictError,
+    KreaError,
+    ModelRetiredError,
+    NotFoundError,
+    PaymentError,
+    RateLimitError,
+    TransportError,
+    ValidationError,
+)
+from krea_tui.core.events import (
+    ConnectionEvent,
+    EngineEvent,
+    EventHub,
+    JobEvent,
+    NoticeEvent,
+    QueueEvent,
+    Subscription,
+)
+from krea_tui.core.files import DEFAULT_TEMPLATE, sweep_temp_files
+from krea_tui.core.models import Job, JobStatus
+from krea_tui.core.status import LocalStatus, is_active_remote, is_backwards, skipped_between
+from krea_tui.core.store import JobStore, StoredJob, utcnow
+from krea_tui.core.tracker import Tracker
+
+log = logging.getLogger(__name__)
+MAX_BACKOFF = 60.0
+# An unknown POST that has produced no job on the server after this long most likely never
+# created one; we then say so instead of waiting silently.
+UNKNOWN_GIVE_UP = timedelta(minutes=2)
+
+
+@dataclass(slots=True)
+class EngineConfig:
+    output_dir: Path
+    name_template: str = DEFAULT_TEMPLATE
+    max_in_flight: int = 8  # jobs sent to Krea and not finished
+    max_posts: int = 4  # POSTs under way at once
+    min_interval: float = 2.0
+    max_interval: float = 5.0
+    download_concurrency: int = 4
+    auto_download: bool = True
+    webhook_url: str | None = None
+    seed: int | None = None  # fixes the jitter RNG for tests and benchmarks
+
+
+@dataclass(frozen=True, slots=True)
+class CancelResult:
+    ok: bool
+    message: str
+
+
+@dataclass(slots=True)
+class _Backoff:
+    delay: float = 0.0
+    until: float = 0.0  # event-loop time
+
+    def fail(self, now: float, retry_after: float | None) -> float:
+        self.delay = min(MAX_BACKOFF, max(1.0, self.delay * 2))
+        wait = retry_after if retry_after is not None else self.delay
+        self.until = now + wait
+        return wait
+
+    def ok(self) -> None:
+        self.delay = 0.0
+        self.until = 0.0
+
+
+@dataclass(slots=True)
+class _Flags:
+    paused: bool = False
+    reason: str | None = None
+    closing: bool = False
+    posting: set[str] = field(default_factory=set)
+
+
+class JobEngine:
+    def __init__(self, client: KreaClient, store: JobStore, config: EngineConfig) -> None:
+        self.client = client
+        self.store = store
+        self.config = config
+        self.hub = EventHub()
+        rng = random.Random(config.seed)
+        self.tracker = Tracker(
+            client, min_interval=config.min_interval, max_interval=config.max_interval, rng=rng
+        )
+        self.downloads = Downloader(
+            client,
+            store,
+            self.hub.publish,
+            output_dir=config.output_dir,
+            template=config.name_template,
+            concurrency=config.download_concurrency,
+        )
+        self._flags = _Flags()
+        self._submit_backoff = _Backoff()
+        self._watch_backoff = _Backoff()
+        self._wake_submit = asyncio.Event()
+        self._wake_watch = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.connection = "ok"
+
+    # -- life ----------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Recover from the last run, then start submitting and watching."""
+        sweep_temp_files(self.config.output_dir)
+        now = utcnow()
+        for job in self.store.jobs(statuses=[LocalStatus.SUBMITTING]):
+            # We died during its POST: the server may or may not have it.
+            self.store.set_status(
+                job.local_id,
+                LocalStatus.UNKNOWN,
+                now,
+                error_message="krea-tui stopped while sending this job; checking the server",
+            )
+        if self.config.auto_download:
+            for job in self.store.jobs(statuses=[JobStatus.COMPLETED]):
+                if len(job.files) < len(job.urls):
+                    self.downloads.request(job.local_id)
+        self._spawn(self._submit_loop(), "submitter")
+        self._spawn(self._watch_loop(), "watcher")
+
+    async def stop(self) -> None:
+        self._flags.closing = True
+        self._wake_submit.set()
+        self._wake_watch.set()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.downloads.close()
+        self.hub.close()
+
+    async def __aenter__(self) -> JobEngine:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    def _spawn(self, coro: Any, name: str) -> None:
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("engine task %s failed", task.get_name(), exc_info=task.exception())
+            self._publish(NoticeEvent(f"internal error in {task.get_name()}", "error"))
+
+    def subscribe(self) -> Subscription:
+        return self.hub.subscribe()
+
+    def _publish(self, event: EngineEvent) -> None:
+        self.hub.publish(event)
+
+    def _move(
+        self, job: StoredJob, new: str, *, skipped: Sequence[str] = (), **changes: Any
+    ) -> StoredJob:
+        """Commit a status change, then tell subscribers: the order that survives a crash."""
+        self.store.set_status(job.local_id, new, utcnow(), skipped=skipped, **changes)
+        updated = self.store.get(job.local_id)
+        self._publish(JobEvent(updated, job.status, new, tuple(skipped)))
+        return updated
+
+    # -- the local queue ---------------------------------------------------------------------
+
+    def enqueue(
+        self,
+        model: str,
+        requests: Sequence[Mapping[str, Any]],
+        *,
+        preset: str | None = None,
+        batch_id: str | None = None,
+        cost_estimate: float | None = None,
+        cost_unit: str | None = None,
+    ) -> list[StoredJob]:
+        """Record jobs as held (one per request body) and let the submitter send them."""
+        jobs: list[StoredJob] = []
+        with self.store.transaction():
+            for request in requests:
+                jobs.append(
+                    self.store.add_job(
+                        model,
+                        request,
+                        preset=preset,
+                        batch_id=batch_id,
+                        cost_estimate=cost_estimate,
+                        cost_unit=cost_unit,
+                    )
+                )
+        for job in jobs:
+            self._publish(JobEvent(job, None, job.status))
+        self._wake_submit.set()
+        return jobs
+
+    @property
+    def paused(self) -> bool:
+        return self._flags.paused
+
+    @property
+    def pause_reason(self) -> str | None:
+        return self._flags.reason
+
+    def pause(self, reason: str | None = None) -> None:
+        self._flags.paused = True
+        self._flags.reason = reason
+        self._publish(QueueEvent(True, reason))
+
+    def resume(self) -> None:
+        self._flags.paused = False
+        self._flags.reason = None
+        self._submit_backoff.ok()
+        self._publish(QueueEvent(False))
+        self._wake_submit.set()
+
+    def move_held(self, local_id: str, offset: int) -> bool:
+        """Move a held job `offset` places up (negative) or down in the local queue."""
+        held = self.store.jobs(statuses=[LocalStatus.HELD])
+        ids = [job.local_id for job in held]
+        if local_id not in ids:
+            return False
+        index = ids.index(local_id)
+        target = max(0, min(len(held) - 1, index + offset))
+        if target == index:
+            return False
+        positions = [job.position for job in held]
+        ids.insert(target, ids.pop(index))
+        with self.store.transaction():
+            for job_id, position in zip(ids, positions, strict=True):
+                self.store.move(job_id, position)
+        return True
+
+    def edit_held(self, local_id: str, request: Mapping[str, Any]) -> bool:
+        job = self.store.get(local_id)
+        if job.status != LocalStatus.HELD:
+            return False
+        self.store.update(local_id, request=request)
+        return True
+
+    async def cancel(self, local_id: str) -> CancelResult:
+        job = self.store.get(local_id)
+        if job.status == LocalStatus.HELD:
+            self._move(job, JobStatus.CANCELLED, error_message="cancelled before it was sent")
+            return CancelResult(True, "removed from the local queue; it was never sent")
+        if job.status == LocalStatus.SUBMITTING:
+            return CancelResult(False, "it is being sent right now; try again in a moment")
+        if job.remote_id is None:
+            return CancelResult(False, f"it is {job.status} and the server has no id for it")
+        if job.is_final:
+            return CancelResult(False, f"it is already {job.status}")
+        try:
+            await self.client.cancel_job(job.remote_id)
+        except (ConflictError, ValidationError) as exc:
+            return CancelResult(False, f"the server refused: {exc.message}")
+        except NotFoundError:
+            return CancelResult(False, "the server does not know this job")
+        except KreaError as exc:
+            return CancelResult(False, f"could not reach the server: {exc.message}")
+        self._wake_watch.set()
+        with contextlib.suppress(KreaError):
+            self._apply({job.remote_id: await self.client.get_job(job.remote_id)})
+        return CancelResult(True, "cancelled")
+
+    def remove(self, local_ids: Sequence[str]) -> int:
+        """Forget jobs from the history (files on disk stay)."""
+        return self.store.remove(local_ids)
+
+    # -- submitting ----------------------------------------------------------------------------
+
+    def _submit_delay(self) -> float | None:
+        """None: nothing to do until woken. 0: send now. >0: wait that long first."""
+        if self._flags.paused or self._flags.closing:
+            return None
+        if len(self._flags.posting) >= self.config.max_posts:
+            return None
+        active = self.store.count_active_remote() + len(self._flags.posting)
+        if active >= self.config.max_in_flight:
+            return None
+        if self.store.next_held() is None:
+            return None
+        loop_now = asyncio.get_running_loop().time()
+        return max(0.0, self._submit_backoff.until - loop_now)
+
+    async def _submit_loop(self) -> None:
+        while not self._flags.closing:
+            delay = self._submit_delay()
+            if delay != 0:
+                self._wake_submit.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake_submit.wait(), timeout=delay or 5.0)
+                continue
+            job = self.store.next_held()
+            if job is None:
+                continue
+            self._flags.posting.add(job.local_id)
+            job = self._move(job, LocalStatus.SUBMITTING, submitted_at=utcnow())
+            self._spawn(self._post(job), f"post {job.local_id[:8]}")
+
+    async def _post(self, job: StoredJob) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            self.store.count_request(job.local_id)
+            remote = await self.client.generate(
+                job.model, job.request, webhook_url=self.config.webhook_url
+            )
+        except RateLimitError as exc:
+            wait = self._submit_backoff.fail(loop.time(), exc.retry_after)
+            self._move(job, LocalStatus.HELD)
+            self._connection("backing-off", f"rate limited: {exc.message}", wait)
+        except (AuthenticationError, PaymentError, ModelRetiredError) as exc:
+            self._move(job, LocalStatus.HELD)
+            self.pause(_stop_reason(exc))
+        except ValidationError as exc:
+            self._move(job, JobStatus.FAILED, error_code="rejected", error_message=exc.message)
+        except TransportError as exc:
+            if exc.request_sent:
+                self._move(
+                    job,
+                    LocalStatus.UNKNOWN,
+                    error_message=f"sent, but the answer was lost ({exc.message}); "
+                    "checking the server instead of sending it again",
+                )
+                self._wake_watch.set()
+            else:
+                self._move(job, LocalStatus.HELD)
+            wait = self._submit_backoff.fail(loop.time(), None)
+            self._connection("backing-off", exc.message, wait)
+        except KreaError as exc:
+            if exc.retryable:
+                wait = self._submit_backoff.fail(loop.time(), None)
+                self._move(job, LocalStatus.HELD)
+                self._connection("backing-off", exc.message, wait)
+            else:
+                self._move(job, JobStatus.FAILED, error_code="rejected", error_message=exc.message)
+        else:
+            self._submit_backoff.ok()
+            self._connection("ok")
+            self._adopt(job, remote)
+        finally:
+            self._flags.posting.discard(job.local_id)
+            self._wake_submit.set()
+
+    def _adopt(self, job: StoredJob, remote: Job) -> None:
+        """Attach a server job to a local one and record its first status."""
+        self._move(
+            job,
+            remote.status_text,
+            remote_id=remote.job_id,
+            remote_created_at=remote.created_at or job.submitted_at or utcnow(),
+            raw=remote.raw,
+            urls=remote.urls,
+            error_message=None,
+        )
+        self._wake_watch.set()
+
+    def _connection(
+        self, state: str, detail: str | None = None, retry_in: float | None = None
+    ) -> None:
+        if state == "ok" and self.connection == "ok":
+            return
+        self.connection = state
+        self._publish(ConnectionEvent(state, detail, retry_in))
+
+    # -- watching ------------------------------------------------------------------------------
+
+    async def _watch_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while not self._flags.closing:
+            active = self.store.active_remote()
+            unknown = [
+                j for j in self.store.jobs(statuses=[LocalStatus.UNKNOWN]) if not j.remote_id
+            ]
+            if not active and not unknown:
+                self._wake_watch.clear()
+                await self._wake_watch.wait()
+                continue
+            delay: float
+            try:
+                if active:
+                    result = await self.tracker.poll(active)
+                    self._apply(result.jobs)
+                    self._forget_missing(result.missing)
+                if unknown:
+                    await self._reconcile(unknown)
+            except RateLimitError as exc:
+                delay = self._watch_backoff.fail(loop.time(), exc.retry_after)
+                self._connection("backing-off", f"rate limited: {exc.message}", delay)
+            except AuthenticationError as exc:
+                delay = self._watch_backoff.fail(loop.time(), None)
+                self._connection("backing-off", exc.message, delay)
+                if not self._flags.paused:
+                    self.pause(_stop_reason(exc))
+            except KreaError as exc:
+                delay = self._watch_backoff.fail(loop.time(), None)
+                self._connection("backing-off", exc.message, delay)
+            else:
+                self._watch_backoff.ok()
+                self._connection("ok")
+                delay = self.tracker.interval(self.store.active_remote(), utcnow())
+            await asyncio.sleep(delay)
+
+    def _apply(self, seen: Mapping[str, Job]) -> None:
+        """Record what the server says about each job; publish only real forward changes."""
+        changes: list[tuple[StoredJob, Job]] = []
+        for remote_id, remote in seen.items():
+            local = self.store.by_remote_id(remote_id)
+            if local is None or local.is_final:
+                continue
+            new = remote.status_text
+            if new == local.status:
+                if remote.urls != local.urls:  # a preview appeared or changed
+                    self.store.update(local.local_id, urls=remote.urls, raw=remote.raw)
+                continue
+            if is_backwards(local.status, new):
+                continue
+            changes.append((local, remote))
+        finished = False
+        with self.store.transaction():
+            now = utcnow()
+            for local, remote in changes:
+                new = remote.status_text
+                self.store.set_status(
+                    local.local_id,
+                    new,
+                    now,
+                    skipped=skipped_between(local.status, new),
+                    urls=remote.urls,
+                    error_code=remote.error_code,
+                    error_message=remote.error_message,
+                    raw=remote.raw,
+                    **({"finished_at": remote.completed_at or now} if remote.is_terminal else {}),
+                )
+        for local, remote in changes:
+            new = remote.status_text
+            updated = self.store.get(local.local_id)
+            self._publish(JobEvent(updated, local.status, new, skipped_between(local.status, new)))
+            if remote.is_terminal:
+                finished = True
+                if remote.status is JobStatus.COMPLETED and self.config.auto_download:
+                    self.downloads.request(local.local_id)
+        if finished:
+            self._wake_submit.set()
+
+    def _forget_missing(self, missing: Sequence[str]) -> None:
+        for remote_id in missing:
+            job = self.store.by_remote_id(remote_id)
+            if job is not None and not job.is_final:
+                self._move(
+                    job,
+                    LocalStatus.UNKNOWN,
+                    error_message="the server no longer knows this job (404)",
+                )
+
+    async def _reconcile(self, unknown: Sequence[StoredJob]) -> None:
+        """Match POSTs whose answer was lost to jobs that appeared on the server meanwhile."""
+        pending = sorted(unknown, key=lambda j: j.submitted_at or j.created_at)
+        since = (pending[0].submitted_at or pending[0].created_at) - timedelta(seconds=30)
+        candidates = await self.tracker.recent(since, self.store.remote_ids())
+        if candidates and len(candidates) <= len(pending):
+            for job, remote in zip(pending, candidates, strict=False):
+                self._adopt(job, remote)
+                self._publish(
+                    NoticeEvent(f"job {job.short_id}: found on the server after a lost answer")
+                )
+            return
+        now = utcnow()
+        for job in pending:
+            sent = job.submitted_at or job.created_at
+            note = (
+                "no job appeared on the server for this request: it was probably not created. "
+                "Retry it yourself if you want it."
+            )
+            if now - sent > UNKNOWN_GIVE_UP and job.error_message != note:
+                self.store.update(job.local_id, error_message=note)
+                self._publish(NoticeEvent(f"job {job.short_id}: {note}", "warning"))
+
+    # -- reporting -----------------------------------------------------------------------------
+
+    def request_stats(self) -> dict[str, float]:
+        jobs = max(1, len(self.store.remote_ids()))
+        sent = self.client.requests_sent
+        return {"requests": sent, "jobs": jobs, "requests_per_job": sent / jobs}
+
+
+def _stop_reason(exc: KreaError) -> str:
+    if isinstance(exc, AuthenticationError):
+        return f"the API token was refused: {exc.message}"
+    if isinstance(exc, PaymentError):
+        if exc.reason == "plan":
+            return f"your plan does not include this model: {exc.message}"
+        return f"the API balance is exhausted: {exc.message}"
+    if isinstance(exc, ModelRetiredError):
+        hint = f" Use {exc.replacement} instead." if exc.replacement else ""
+        return f"the model was retired: {exc.message}.{hint}"
+    return exc.message
+
+
+__all__ = ["CancelResult", "EngineConfig", "JobEngine", "is_active_remote"]

@@ -1,0 +1,108 @@
+"""Writing result files safely: atomic writes, names that cannot escape the output directory,
+and no overwriting of a file that is already there."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
+
+TEMP_PREFIX = ".krea-tui-"
+TEMP_SUFFIX = ".part"
+DEFAULT_TEMPLATE = "{date}/{job_id}-{index}.{ext}"
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+KNOWN_EXTENSIONS = {"png", "jpg", "jpeg", "webp", "gif", "mp4", "webm", "mov", "glb", "zip"}
+
+
+def safe_part(text: str, *, fallback: str = "x", max_length: int = 80) -> str:
+    """One path component made only of safe characters; never '.', '..' or empty."""
+    cleaned = _UNSAFE.sub("_", text).strip("._")[:max_length]
+    return cleaned or fallback
+
+
+def extension_of(url: str, default: str = "png") -> str:
+    suffix = PurePosixPath(urlsplit(url).path).suffix.lower().lstrip(".")
+    return suffix if suffix in KNOWN_EXTENSIONS else default
+
+
+def render_name(template: str, values: Mapping[str, str]) -> Path:
+    """Fill the naming template; every field is sanitised so the result stays relative."""
+    safe = {key: safe_part(str(value)) for key, value in values.items()}
+    try:
+        rendered = template.format(**safe)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ValueError(f"bad file-name template {template!r}: {exc}") from None
+    parts = [safe_part(p) for p in PurePosixPath(rendered).parts if p not in ("/", "..", ".")]
+    if not parts:
+        raise ValueError(f"file-name template {template!r} gives an empty name")
+    return Path(*parts)
+
+
+def result_path(
+    output_dir: Path,
+    template: str,
+    *,
+    job_id: str,
+    index: int,
+    url: str,
+    when: datetime,
+    model: str = "",
+    seed: object = "",
+) -> Path:
+    values = {
+        "date": when.strftime("%Y-%m-%d"),
+        "time": when.strftime("%H%M%S"),
+        "job_id": job_id,
+        "short_id": job_id[:8],
+        "index": str(index),
+        "ext": extension_of(url),
+        "model": model.replace("/", "_"),
+        "seed": str(seed),
+    }
+    return output_dir / render_name(template, values)
+
+
+def free_path(path: Path) -> Path:
+    """`path`, or `name-1.ext`, `name-2.ext`… if something is already there."""
+    if not path.exists():
+        return path
+    for n in range(1, 10_000):
+        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+        if not candidate.exists():
+            return candidate
+    raise FileExistsError(f"no free name next to {path}")
+
+
+def atomic_write(path: Path, data: bytes, *, mode: int = 0o644) -> Path:
+    """Write all of `data` under `path` or nothing: temp file in the same directory + rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp_name, mode)
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def sweep_temp_files(directory: Path) -> int:
+    """Remove temp files a killed process left behind; returns how many."""
+    if not directory.is_dir():
+        return 0
+    removed = 0
+    for leftover in directory.rglob(f"{TEMP_PREFIX}*{TEMP_SUFFIX}"):
+        try:
+            leftover.unlink()
+            removed += 1
+        except OSError:
+            pass
+    return removed

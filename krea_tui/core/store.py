@@ -1,0 +1,415 @@
+"""The durable history: every job, its full request, and every status it was seen in.
+
+One SQLite file in WAL mode. The engine writes a change and commits it *before* telling anyone,
+so a crash after an event was shown can never leave the store behind what the user saw. The
+schema carries a version number; `MIGRATIONS` moves an older file forward on open.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from krea_tui.core.status import LocalStatus, is_active_remote, is_final
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: jobs, their timeline and their files.
+    """
+    CREATE TABLE jobs (
+        local_id      TEXT PRIMARY KEY,
+        model         TEXT NOT NULL,
+        request       TEXT NOT NULL,          -- JSON object: the exact body to POST
+        preset        TEXT,
+        batch_id      TEXT,
+        position      REAL NOT NULL,          -- order in the local queue
+        remote_id     TEXT UNIQUE,
+        status        TEXT NOT NULL,
+        created_at    TEXT NOT NULL,          -- when the user asked for it
+        submitted_at  TEXT,                   -- when its POST started
+        remote_created_at TEXT,
+        finished_at   TEXT,
+        urls          TEXT NOT NULL DEFAULT '[]',
+        error_code    TEXT,
+        error_message TEXT,
+        cost_estimate REAL,
+        cost_unit     TEXT,
+        requests      INTEGER NOT NULL DEFAULT 0,  -- HTTP requests spent on this job
+        raw           TEXT                    -- the server's last answer about it
+    );
+    CREATE INDEX jobs_status ON jobs(status);
+    CREATE INDEX jobs_batch ON jobs(batch_id);
+    CREATE TABLE timeline (
+        local_id  TEXT NOT NULL REFERENCES jobs(local_id) ON DELETE CASCADE,
+        status    TEXT NOT NULL,
+        at        TEXT NOT NULL,
+        skipped   INTEGER NOT NULL DEFAULT 0  -- 1: passed through between two looks, time unknown
+    );
+    CREATE INDEX timeline_job ON timeline(local_id);
+    CREATE TABLE files (
+        local_id  TEXT NOT NULL REFERENCES jobs(local_id) ON DELETE CASCADE,
+        idx       INTEGER NOT NULL,
+        url       TEXT NOT NULL,
+        path      TEXT NOT NULL,
+        PRIMARY KEY (local_id, idx)
+    );
+    """,
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat(timespec="milliseconds") if value else None
+
+
+def _time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    status: str
+    at: datetime
+    skipped: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StoredJob:
+    """A job as the history knows it: the request, where it stands, and what it produced."""
+
+    local_id: str
+    model: str
+    request: Mapping[str, Any]
+    status: str
+    position: float
+    created_at: datetime
+    preset: str | None = None
+    batch_id: str | None = None
+    remote_id: str | None = None
+    submitted_at: datetime | None = None
+    remote_created_at: datetime | None = None
+    finished_at: datetime | None = None
+    urls: tuple[str, ...] = ()
+    error_code: str | None = None
+    error_message: str | None = None
+    cost_estimate: float | None = None
+    cost_unit: str | None = None
+    requests: int = 0
+    files: tuple[str, ...] = field(default=())
+
+    @property
+    def short_id(self) -> str:
+        return (self.remote_id or self.local_id)[:8]
+
+    @property
+    def prompt(self) -> str:
+        return str(self.request.get("prompt", ""))
+
+    @property
+    def is_final(self) -> bool:
+        return is_final(self.status)
+
+    @property
+    def is_active_remote(self) -> bool:
+        return is_active_remote(self.status) and self.remote_id is not None
+
+
+class JobStore:
+    """SQLite-backed job history. Not thread-safe: use it from the engine's event loop."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode survives a process crash (the case we promise); only an OS crash
+        # can lose the last commits.
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._migrate()
+
+    def close(self) -> None:
+        self._db.close()
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        version = self.schema_version
+        if version > len(MIGRATIONS):
+            raise RuntimeError(
+                f"{self.path} was written by a newer krea-tui (schema {version}); "
+                "upgrade krea-tui to open it"
+            )
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            # executescript manages its own transaction: the step and its version land together.
+            self._db.executescript(f"BEGIN; {script}; PRAGMA user_version={number}; COMMIT;")
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group many writes into one commit (a poll that changes 200 jobs commits once)."""
+        if self._db.in_transaction:
+            yield
+            return
+        self._db.execute("BEGIN")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        else:
+            self._db.execute("COMMIT")
+
+    # -- writes --------------------------------------------------------------------------------
+
+    def add_job(
+        self,
+        model: str,
+        request: Mapping[str, Any],
+        *,
+        status: str = LocalStatus.HELD,
+        preset: str | None = None,
+        batch_id: str | None = None,
+        cost_estimate: float | None = None,
+        cost_unit: str | None = None,
+        now: datetime | None = None,
+    ) -> StoredJob:
+        now = now or utcnow()
+        local_id = uuid.uuid4().hex
+        position = self._db.execute("SELECT COALESCE(MAX(position), 0) + 1 FROM jobs").fetchone()[0]
+        with self.transaction():
+            self._db.execute(
+                "INSERT INTO jobs (local_id, model, request, preset, batch_id, position, status,"
+                " created_at, cost_estimate, cost_unit) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (
+                    local_id,
+                    model,
+                    json.dumps(dict(request), sort_keys=True),
+                    preset,
+                    batch_id,
+                    position,
+                    str(status),
+                    _iso(now),
+                    cost_estimate,
+                    cost_unit,
+                ),
+            )
+            self._add_timeline(local_id, str(status), now, skipped=False)
+        return self.get(local_id)
+
+    def import_remote(self, model: str, remote_id: str, status: str, created: datetime) -> bool:
+        """Adopt a job created elsewhere with the same token; False if it is known already."""
+        if self.by_remote_id(remote_id) is not None:
+            return False
+        job = self.add_job(model, {}, status=status, now=created)
+        self.update(job.local_id, remote_id=remote_id, remote_created_at=created)
+        return True
+
+    def update(self, local_id: str, **changes: Any) -> None:
+        """Set columns of one job. Values of datetime/tuple/dict types are encoded here."""
+        if not changes:
+            return
+        encoded: dict[str, Any] = {}
+        for key, value in changes.items():
+            if isinstance(value, datetime):
+                value = _iso(value)
+            elif key in ("urls",):
+                value = json.dumps(list(value))
+            elif key in ("request", "raw") and value is not None:
+                value = json.dumps(dict(value), sort_keys=True)
+            encoded[key] = value
+        columns = ", ".join(f"{key} = ?" for key in encoded)
+        self._db.execute(
+            f"UPDATE jobs SET {columns} WHERE local_id = ?", (*encoded.values(), local_id)
+        )
+
+    def set_status(
+        self,
+        local_id: str,
+        status: str,
+        at: datetime,
+        *,
+        skipped: Sequence[str] = (),
+        **changes: Any,
+    ) -> None:
+        """Move a job to `status`, recording the states it passed through unseen as skipped."""
+        with self.transaction():
+            for passed in skipped:
+                self._add_timeline(local_id, passed, at, skipped=True)
+            self._add_timeline(local_id, status, at, skipped=False)
+            if is_final(status):
+                changes.setdefault("finished_at", at)
+            self.update(local_id, status=status, **changes)
+
+    def count_request(self, local_id: str, n: int = 1) -> None:
+        self._db.execute(
+            "UPDATE jobs SET requests = requests + ? WHERE local_id = ?", (n, local_id)
+        )
+
+    def add_file(self, local_id: str, idx: int, url: str, path: Path | str) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO files (local_id, idx, url, path) VALUES (?,?,?,?)",
+            (local_id, idx, url, str(path)),
+        )
+
+    def remove(self, local_ids: Iterable[str]) -> int:
+        ids = list(local_ids)
+        with self.transaction():
+            cursor = self._db.executemany(
+                "DELETE FROM jobs WHERE local_id = ?", [(i,) for i in ids]
+            )
+        return cursor.rowcount
+
+    def move(self, local_id: str, position: float) -> None:
+        self._db.execute("UPDATE jobs SET position = ? WHERE local_id = ?", (position, local_id))
+
+    def _add_timeline(self, local_id: str, status: str, at: datetime, *, skipped: bool) -> None:
+        self._db.execute(
+            "INSERT INTO timeline (local_id, status, at, skipped) VALUES (?,?,?,?)",
+            (local_id, status, _iso(at), int(skipped)),
+        )
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def _row_to_job(self, row: sqlite3.Row, files: Sequence[str] = ()) -> StoredJob:
+        return StoredJob(
+            local_id=row["local_id"],
+            model=row["model"],
+            request=json.loads(row["request"]),
+            status=row["status"],
+            position=row["position"],
+            created_at=_time(row["created_at"]) or utcnow(),
+            preset=row["preset"],
+            batch_id=row["batch_id"],
+            remote_id=row["remote_id"],
+            submitted_at=_time(row["submitted_at"]),
+            remote_created_at=_time(row["remote_created_at"]),
+            finished_at=_time(row["finished_at"]),
+            urls=tuple(json.loads(row["urls"])),
+            error_code=row["error_code"],
+            error_message=row["error_message"],
+            cost_estimate=row["cost_estimate"],
+            cost_unit=row["cost_unit"],
+            requests=row["requests"],
+            files=tuple(files),
+        )
+
+    def _files_of(self, local_ids: Sequence[str]) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        if not local_ids:
+            return found
+        # Chunked to stay under SQLite's bound-parameter limit on very large histories.
+        for start in range(0, len(local_ids), 500):
+            chunk = local_ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in self._db.execute(
+                f"SELECT local_id, path FROM files WHERE local_id IN ({marks}) ORDER BY idx",
+                chunk,
+            ):
+                found.setdefault(row["local_id"], []).append(row["path"])
+        return found
+
+    def get(self, local_id: str) -> StoredJob:
+        row = self._db.execute("SELECT * FROM jobs WHERE local_id = ?", (local_id,)).fetchone()
+        if row is None:
+            raise KeyError(local_id)
+        return self._row_to_job(row, self._files_of([local_id]).get(local_id, ()))
+
+    def find(self, prefix: str) -> list[StoredJob]:
+        """Jobs whose local or remote id starts with `prefix` (what a user types on the CLI)."""
+        rows = self._db.execute(
+            "SELECT * FROM jobs WHERE local_id LIKE ? OR remote_id LIKE ? ORDER BY position",
+            (f"{prefix}%", f"{prefix}%"),
+        ).fetchall()
+        return self._with_files(rows)
+
+    def by_remote_id(self, remote_id: str) -> StoredJob | None:
+        row = self._db.execute("SELECT * FROM jobs WHERE remote_id = ?", (remote_id,)).fetchone()
+        return (
+            self._row_to_job(row, self._files_of([row["local_id"]]).get(row["local_id"], ()))
+            if row
+            else None
+        )
+
+    def _with_files(self, rows: Sequence[sqlite3.Row]) -> list[StoredJob]:
+        files = self._files_of([r["local_id"] for r in rows])
+        return [self._row_to_job(r, files.get(r["local_id"], ())) for r in rows]
+
+    def jobs(
+        self,
+        *,
+        statuses: Iterable[str] | None = None,
+        batch_id: str | None = None,
+        limit: int | None = None,
+        newest_first: bool = False,
+    ) -> list[StoredJob]:
+        where: list[str] = []
+        args: list[Any] = []
+        if statuses is not None:
+            wanted = [str(s) for s in statuses]
+            where.append(f"status IN ({','.join('?' * len(wanted))})")
+            args.extend(wanted)
+        if batch_id is not None:
+            where.append("batch_id = ?")
+            args.append(batch_id)
+        sql = "SELECT * FROM jobs"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY position DESC" if newest_first else " ORDER BY position"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return self._with_files(self._db.execute(sql, args).fetchall())
+
+    # The watcher's and submitter's questions, asked every cycle: kept to one indexed query each.
+    _ACTIVE_WHERE = (
+        "remote_id IS NOT NULL AND status NOT IN ('completed','failed','cancelled',"
+        "'held','submitting','unknown')"
+    )
+
+    def active_remote(self) -> list[StoredJob]:
+        """Jobs the server has and has not finished: what the watcher looks at."""
+        rows = self._db.execute(
+            f"SELECT * FROM jobs WHERE {self._ACTIVE_WHERE} ORDER BY position"
+        ).fetchall()
+        return [self._row_to_job(r) for r in rows]
+
+    def count_active_remote(self) -> int:
+        return int(
+            self._db.execute(f"SELECT COUNT(*) FROM jobs WHERE {self._ACTIVE_WHERE}").fetchone()[0]
+        )
+
+    def next_held(self) -> StoredJob | None:
+        row = self._db.execute(
+            "SELECT * FROM jobs WHERE status = 'held' ORDER BY position LIMIT 1"
+        ).fetchone()
+        return self._row_to_job(row) if row else None
+
+    def remote_ids(self) -> set[str]:
+        rows = self._db.execute("SELECT remote_id FROM jobs WHERE remote_id IS NOT NULL")
+        return {r[0] for r in rows}
+
+    def timeline(self, local_id: str) -> list[TimelineEntry]:
+        rows = self._db.execute(
+            "SELECT status, at, skipped FROM timeline WHERE local_id = ? ORDER BY rowid",
+            (local_id,),
+        )
+        return [
+            TimelineEntry(r["status"], _time(r["at"]) or utcnow(), bool(r["skipped"])) for r in rows
+        ]
+
+    def counts(self) -> dict[str, int]:
+        rows = self._db.execute("SELECT status, COUNT(*) AS n FROM jobs GROUP BY status")
+        return {r["status"]: r["n"] for r in rows}
