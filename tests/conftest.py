@@ -1,0 +1,165 @@
+"""Shared fixtures: a real simulator on loopback, clients for it, and a webhook receiver.
+
+Every simulator here is a uvicorn server in a daemon thread on a free 127.0.0.1 port (it starts
+in well under 0.1 s), so each test gets its own and nothing leaks between tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import httpx
+import pytest
+
+if TYPE_CHECKING:
+    # Imported lazily below: unit and TUI tests should not pay for uvicorn and Starlette.
+    from krea_tui.sim.server import RunningSim
+
+T = TypeVar("T")
+
+# Two users: jobs of one are invisible (404) to the other.
+TOKEN_A = "00000000-0000-4000-8000-00000000000a:test-secret-a"
+TOKEN_B = "00000000-0000-4000-8000-00000000000b:test-secret-b"
+FAST_SPEED = 50.0  # Flux's ~7 s becomes ~0.14 s
+
+SimFactory = Callable[..., "RunningSim"]
+
+
+@pytest.fixture
+def make_sim() -> Iterator[SimFactory]:
+    """Start simulators with config overrides: `make_sim(concurrency=1, backlog=0)`."""
+    from krea_tui.sim.config import SimConfig
+    from krea_tui.sim.server import start_sim_thread
+
+    started: list[RunningSim] = []
+
+    def start(**overrides: Any) -> RunningSim:
+        settings: dict[str, Any] = {
+            "port": 0,
+            "speed": FAST_SPEED,
+            "admin_enabled": True,
+            "tokens": [TOKEN_A, TOKEN_B],
+            "seed": 1234,
+        }
+        settings.update(overrides)
+        running = start_sim_thread(SimConfig(**settings))
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        # Don't wait for uvicorn's ~0.2 s shutdown: the daemon thread finishes it on its own.
+        running.stop(timeout=0)
+
+
+@pytest.fixture
+def sim(make_sim: SimFactory) -> RunningSim:
+    """A fast simulator (speed 50) with the admin endpoint on and tokens TOKEN_A, TOKEN_B."""
+    return make_sim()
+
+
+@pytest.fixture
+async def http(sim: RunningSim) -> AsyncIterator[httpx.AsyncClient]:
+    """Raw httpx client for the `sim` fixture, authenticated as TOKEN_A."""
+    async with httpx.AsyncClient(
+        base_url=sim.base_url, headers={"Authorization": f"Bearer {TOKEN_A}"}, trust_env=False
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+async def admin(sim: RunningSim) -> AsyncIterator[httpx.AsyncClient]:
+    """Client for the admin endpoint of the `sim` fixture (no token needed)."""
+    async with httpx.AsyncClient(base_url=f"{sim.base_url}/_sim", trust_env=False) as client:
+        yield client
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T]],
+    accept: Callable[[T], bool],
+    *,
+    timeout: float = 5.0,
+    interval: float = 0.01,
+) -> T:
+    """Call `probe` until `accept(result)`; fail the test with the last result at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await probe()
+        if accept(result):
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s; last result: {result!r}")
+        await asyncio.sleep(interval)
+
+
+class WebhookReceiver:
+    """A tiny HTTP/1.1 server on loopback that records POSTed JSON bodies."""
+
+    def __init__(self, status: int = 200) -> None:
+        self.status = status  # what to answer; tests may change it
+        self.fail_first = 0  # answer 500 to this many requests first
+        self.bodies: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []
+        self._arrived = asyncio.Condition()
+        self._server: asyncio.Server | None = None
+        self.url = ""
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        port = self._server.sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}/hook"
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                headers = {}
+                for line in lines[1:]:
+                    if ":" in line:
+                        key, _, value = line.partition(":")
+                        headers[key.strip().lower()] = value.strip()
+                body = await reader.readexactly(int(headers.get("content-length", "0")))
+                if self.fail_first > 0:
+                    self.fail_first -= 1
+                    status = 500
+                else:
+                    status = self.status
+                    async with self._arrived:
+                        self.bodies.append(json.loads(body))
+                        self.headers.append(headers)
+                        self._arrived.notify_all()
+                writer.write(
+                    f"HTTP/1.1 {status} X\r\nContent-Length: 2\r\n"
+                    "Content-Type: application/json\r\n\r\n{}".encode()
+                )
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    async def wait_for(self, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
+        """Wait until `count` deliveries arrived (accepted ones only); returns them all."""
+        async with self._arrived:
+            await asyncio.wait_for(
+                self._arrived.wait_for(lambda: len(self.bodies) >= count), timeout
+            )
+        return list(self.bodies)
+
+
+@pytest.fixture
+async def webhook_receiver() -> AsyncIterator[WebhookReceiver]:
+    receiver = WebhookReceiver()
+    await receiver.start()
+    yield receiver
+    await receiver.stop()
