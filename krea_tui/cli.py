@@ -115,6 +115,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def run_tui(settings: object) -> int:
+    from krea_tui.tui.images import detect_protocol
+
+    # The graphics probe talks to the terminal, so it must run before Textual owns stdin.
+    protocol = detect_protocol(settings.image_protocol)  # type: ignore[attr-defined]
+    from krea_tui.tui.app import KreaApp
+
+    KreaApp(settings, image_protocol=protocol).run()  # type: ignore[arg-type]
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -135,9 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"krea-tui: warning: {warning}", file=sys.stderr)
 
     if args.command is None:
-        # The interactive app arrives with the TUI; until then, show what there is.
-        parser.print_help()
-        return 0
+        return run_tui(settings)
     from krea_tui.headless import run
 
     try:

@@ -11,7 +11,7 @@ import shlex
 import subprocess
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,8 @@ class Settings:
     max_interval: float = 5.0
     auto_download: bool = True
     webhook_url: str | None = None
+    image_protocol: str = "auto"  # auto | kitty | sixel | halfcell
+    keymap: dict[str, str] = field(default_factory=dict)  # binding id -> keys
     demo: bool = False
 
     @property
@@ -88,7 +90,6 @@ class Settings:
         return token or None
 
 
-_TYPES: dict[str, type] = {f.name: f.type for f in fields(Settings)}  # type: ignore[misc]
 _FILE_KEYS = {
     "base_url": str,
     "token": str,
@@ -102,6 +103,8 @@ _FILE_KEYS = {
     "max_interval": float,
     "auto_download": bool,
     "webhook_url": str,
+    "image_protocol": str,
+    "keymap": dict,
 }
 
 
@@ -115,7 +118,14 @@ def _coerce(path: Path, key: str, value: Any) -> Any:
         if value < 1:
             raise ConfigError(f"{path}: {key} must be at least 1 (got {value})")
         return value
-    if isinstance(value, kind):
+    if kind is dict and isinstance(value, dict):
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+            raise ConfigError(f"{path}: [{key}] maps binding ids to key names (strings)")
+        return dict(value)
+    if key == "image_protocol" and value not in ("auto", "kitty", "sixel", "halfcell"):
+        raise ConfigError(f"{path}: image_protocol must be auto, kitty, sixel or halfcell")
+    # bool is an int to Python: `max_in_flight = true` must be refused, not read as 1.
+    if isinstance(value, kind) and (kind is bool or not isinstance(value, bool)):
         return value
     raise ConfigError(f"{path}: {key} must be a {kind.__name__} (got {type(value).__name__})")
 

@@ -235,10 +235,8 @@ async def _until_sent(runtime: Runtime, local_ids: Sequence[str], timeout: float
 async def cmd_submit(runtime: Runtime, args: argparse.Namespace) -> int:
     prompt = " ".join(args.prompt) if args.prompt else None
     model, bodies, preset = build_requests(runtime, args, prompt)
-    cost, unit = runtime.catalog.estimate_cost(model, bodies[0])
-    jobs = runtime.engine.enqueue(
-        model, bodies, preset=preset, cost_estimate=cost, cost_unit=unit or None
-    )
+    cost, unit = runtime.catalog.cost_with_unit(model, bodies[0])
+    jobs = runtime.engine.enqueue(model, bodies, preset=preset, cost_estimate=cost, cost_unit=unit)
     return await finish(runtime, jobs, args)
 
 
@@ -282,7 +280,7 @@ async def cmd_batch(runtime: Runtime, args: argparse.Namespace) -> int:
     batch_id = utcnow().strftime("b%Y%m%d-%H%M%S")
     jobs: list[StoredJob] = []
     for model, bodies, preset in planned:
-        cost, unit = runtime.catalog.estimate_cost(model, bodies[0])
+        cost, unit = runtime.catalog.cost_with_unit(model, bodies[0])
         jobs += runtime.engine.enqueue(
             model, bodies, preset=preset, batch_id=batch_id, cost_estimate=cost, cost_unit=unit
         )

@@ -232,6 +232,15 @@ class Catalog:
             return None, ""
         return _cu_estimate(model, body)
 
+    def cost_with_unit(
+        self, path: str, params: Mapping[str, Any]
+    ) -> tuple[float | None, str | None]:
+        """(value, "USD" | "CU") for storing and adding up; (None, None) when unknown."""
+        value, label = self.estimate_cost(path, params)
+        if value is None:
+            return None, None
+        return value, "USD" if label.startswith("$") else "CU"
+
 
 def _cu_estimate(model: ModelInfo, body: Mapping[str, Any]) -> tuple[float | None, str]:
     """Pick the table row that matches the request; the typical value when none does."""

@@ -1,0 +1,1 @@
+"""The Textual app. It drives the engine through its events and never speaks HTTP itself."""

@@ -1,0 +1,199 @@
+"""KreaApp: owns the engine for the app's lifetime and turns its events into messages.
+
+The engine runs in one long-lived worker on the App (workers on a popped screen would be
+cancelled) with `exit_on_error=False`: a failure becomes a modal with the reason, never a crash.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from textual import on, work
+from textual.app import App
+from textual.binding import Binding
+from textual.worker import Worker, WorkerState
+
+from krea_tui.config import Settings
+from krea_tui.core.store import StoredJob, utcnow
+from krea_tui.runtime import Runtime, SetupError, open_runtime
+from krea_tui.tui.commands import KreaCommands
+from krea_tui.tui.messages import EngineUpdate, RuntimeFailed, RuntimeReady
+from krea_tui.tui.screens.main import MainScreen
+from krea_tui.tui.screens.modals import ConfirmModal, MessageModal
+
+RuntimeFactory = Callable[[Settings], Any]
+
+
+class KreaApp(App[None]):
+    TITLE = "krea-tui"
+    COMMANDS = App.COMMANDS | {KreaCommands}
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="quit"),
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="quit-now"),
+        Binding("f1,question_mark", "help", "Help", id="help"),
+    ]
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        image_protocol: str = "halfcell",
+        runtime_factory: RuntimeFactory = open_runtime,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        self.now = clock  # one time source, so snapshot tests can fix it
+        self.image_protocol = image_protocol
+        self._runtime_factory = runtime_factory
+        self.runtime: Runtime | None = None
+
+    # -- start-up ------------------------------------------------------------------------------
+
+    def get_default_screen(self) -> MainScreen:
+        return MainScreen()
+
+    def on_mount(self) -> None:
+        if self.settings.keymap:
+            self.set_keymap(dict(self.settings.keymap))
+        self.sub_title = "demo: simulated results" if self.settings.demo else self.settings.base_url
+        self._run_engine()
+
+    @work(name="engine", group="engine", exit_on_error=False)
+    async def _run_engine(self) -> None:
+        try:
+            async with self._runtime_factory(self.settings) as runtime:
+                subscription = runtime.engine.subscribe()
+                self.runtime = runtime
+                self.post_message(RuntimeReady())
+                async for event in subscription:
+                    self.post_message(EngineUpdate(event))
+        except SetupError as exc:
+            self.post_message(RuntimeFailed(str(exc)))
+
+    @on(Worker.StateChanged)
+    def _on_worker_state(self, event: Worker.StateChanged) -> None:
+        if event.worker.name == "engine" and event.state == WorkerState.ERROR:
+            self.post_message(RuntimeFailed(f"the job engine stopped: {event.worker.error}"))
+
+    @property
+    def ready(self) -> bool:
+        return self.runtime is not None
+
+    @property
+    def store(self) -> Any:
+        assert self.runtime is not None
+        return self.runtime.store
+
+    @property
+    def engine(self) -> Any:
+        assert self.runtime is not None
+        return self.runtime.engine
+
+    @property
+    def catalog(self) -> Any:
+        assert self.runtime is not None
+        return self.runtime.catalog
+
+    def _main(self) -> MainScreen:
+        screen = self.screen_stack[0]
+        assert isinstance(screen, MainScreen)
+        return screen
+
+    @on(RuntimeReady)
+    def _on_ready(self) -> None:
+        self._main().load()
+
+    @on(EngineUpdate)
+    def _on_update(self, message: EngineUpdate) -> None:
+        self._main().handle(message.event)
+        for screen in self.screen_stack:
+            handler = getattr(screen, "on_engine_event", None)
+            if handler is not None and not isinstance(screen, MainScreen):
+                handler(message.event)
+
+    @on(RuntimeFailed)
+    def _on_failed(self, message: RuntimeFailed) -> None:
+        self.runtime = None
+        self.show_error("krea-tui cannot run the job engine", message.reason)
+
+    # -- things screens ask for ----------------------------------------------------------------
+
+    def show_error(self, title: str, message: str) -> None:
+        self.push_screen(MessageModal(title, message))
+
+    def copy(self, text: str, what: str) -> None:
+        """OSC 52 first (it reaches the user's own machine over SSH), the local clipboard too."""
+        self.copy_to_clipboard(text)
+        with contextlib.suppress(Exception):
+            import pyperclip
+
+            pyperclip.copy(text)
+        shown = text if len(text) <= 40 else text[:37] + "…"
+        self.notify(f"Copied {what}: {shown}", timeout=3)
+
+    def open_compose(
+        self, *, model: str | None = None, request: Mapping[str, Any] | None = None
+    ) -> None:
+        if not self.ready:
+            self.notify("The engine is not running yet.", severity="warning")
+            return
+        from krea_tui.tui.screens.compose import ComposeScreen
+
+        self.push_screen(ComposeScreen(model=model, request=request))
+
+    def open_viewer(self, local_id: str) -> None:
+        from krea_tui.tui.screens.viewer import ResultViewer
+
+        with_results = [job.local_id for job in self.store.jobs() if job.files]
+        self.push_screen(ResultViewer(with_results, local_id, protocol=self.image_protocol))
+
+    def submit(
+        self, model: str, bodies: Sequence[Mapping[str, Any]], *, preset: str | None = None
+    ) -> list[StoredJob]:
+        cost, unit = self.catalog.cost_with_unit(model, bodies[0])
+        jobs = self.engine.enqueue(model, bodies, preset=preset, cost_estimate=cost, cost_unit=unit)
+        noun = "job" if len(jobs) == 1 else "jobs"
+        self.notify(f"Queued {len(jobs)} {noun} for {model}", timeout=3)
+        return jobs
+
+    def rerun(self, job: StoredJob, *, new_seed: bool) -> None:
+        from krea_tui.core.batch import with_seeds
+
+        body = dict(job.request)
+        if new_seed:
+            body.pop("seed", None)
+        takes_seed = self.catalog.get(job.model).field("seed") is not None
+        bodies = with_seeds(body, 1, takes_seed=takes_seed) if new_seed else [body]
+        self.submit(job.model, bodies, preset=job.preset)
+
+    def toggle_queue(self) -> None:
+        if self.engine.paused:
+            self.engine.resume()
+            self.notify("Local queue running", timeout=2)
+        else:
+            self.engine.pause("paused by you")
+            self.notify("Local queue paused: held jobs wait; sent jobs keep running", timeout=3)
+
+    async def cancel_jobs(self, jobs: Sequence[StoredJob]) -> None:
+        if not jobs:
+            return
+
+        async def go(confirmed: bool | None) -> None:
+            if not confirmed:
+                return
+            for job in jobs:
+                result = await self.engine.cancel(job.local_id)
+                severity = "information" if result.ok else "warning"
+                self.notify(f"{job.short_id}: {result.message}", severity=severity)
+
+        noun = "this job" if len(jobs) == 1 else f"these {len(jobs)} jobs"
+        await self.push_screen(ConfirmModal(f"Cancel {noun}?", "Cancel job", "Keep"), go)
+
+    def action_help(self) -> None:
+        from krea_tui.tui.screens.help import HelpScreen
+
+        self.push_screen(HelpScreen())

@@ -1,0 +1,94 @@
+"""Showing result images: choosing the terminal protocol, and decoding off the event loop.
+
+Kitty graphics and Sixel draw real pixels where the terminal supports them; half-cell blocks
+work everywhere with colour (and are what tmux gets unless passthrough is configured).
+Decoding and scaling a 1024² PNG takes tens of milliseconds, so it runs in a thread and the
+scaled result is cached by (file, modification time, box).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from PIL import Image as PILImage
+
+PROTOCOLS = ("auto", "kitty", "sixel", "halfcell")
+ENV_PROTOCOL = "KREA_TUI_IMAGES"
+
+
+def detect_protocol(setting: str = "auto", env: Mapping[str, str] | None = None) -> str:
+    """The protocol to use. Must run before the app starts: the probe reads the terminal."""
+    env = os.environ if env is None else env
+    chosen = (env.get(ENV_PROTOCOL) or setting or "auto").lower()
+    if chosen in ("kitty", "sixel", "halfcell"):
+        return chosen
+    if not sys.stdout.isatty():
+        return "halfcell"
+    if env.get("TMUX") and env.get("KREA_TUI_TMUX_PASSTHROUGH") != "1":
+        # tmux drops graphics unless passthrough is set up; half-cell always works there.
+        return "halfcell"
+    try:
+        from textual_image.renderable import Image as Auto
+        from textual_image.renderable.sixel import Image as Sixel
+        from textual_image.renderable.tgp import Image as TGP
+    except Exception:  # the probe can fail on odd terminals (0x0 size, no answer)
+        return "halfcell"
+    if Auto is Sixel:
+        return "sixel"
+    if Auto is TGP:
+        return "kitty"
+    return "halfcell"
+
+
+def image_widget_class(protocol: str) -> Any:
+    """The widget that draws a picture with `protocol` (half-cell unless real pixels work)."""
+    if protocol in ("kitty", "sixel"):
+        from textual_image import widget
+
+        return widget.TGPImage if protocol == "kitty" else widget.SixelImage
+    from krea_tui.tui.widgets.halfcell import HalfcellPicture
+
+    return HalfcellPicture
+
+
+def fit_cells(image_w: int, image_h: int, cols: int, rows: int) -> tuple[int, int]:
+    """Largest (cols, rows) box with the image's aspect; a cell is about twice as tall as wide."""
+    aspect = image_w / max(1, image_h)
+    width = min(cols, int(rows * 2 * aspect))
+    height = max(1, round(width / (2 * aspect)))
+    return max(1, width), min(rows, height)
+
+
+class ScaledImages:
+    """A small LRU of decoded, downscaled images; safe to use from worker threads."""
+
+    def __init__(self, capacity: int = 32) -> None:
+        self._items: OrderedDict[tuple[str, int, int, int], PILImage.Image] = OrderedDict()
+        self._capacity = capacity
+        self._lock = threading.Lock()
+
+    def load(self, path: Path, width: int, height: int) -> PILImage.Image:
+        """`path` decoded and fitted into width×height pixels (aspect kept)."""
+        key = (str(path), path.stat().st_mtime_ns, width, height)
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        with PILImage.open(path) as source:
+            source.draft("RGB", (width, height))  # nearly free downscale for JPEG
+            image = source.convert("RGB")
+        image.thumbnail((max(1, width), max(1, height)), PILImage.Resampling.BILINEAR)
+        with self._lock:
+            self._items[key] = image
+            while len(self._items) > self._capacity:
+                self._items.popitem(last=False)
+        return image
+
+
+SCALED = ScaledImages()

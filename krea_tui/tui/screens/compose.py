@@ -1,0 +1,268 @@
+"""ComposeScreen: pick a model, fill its form, see every problem and the cost, submit."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Label, Select, Static, Switch, TextArea
+
+from krea_tui.core.batch import expand_prompt, with_seeds
+from krea_tui.core.catalog import DEFAULT_MODEL, ModelInfo
+from krea_tui.tui.widgets.field_form import FieldForm
+
+if TYPE_CHECKING:
+    from krea_tui.tui.app import KreaApp
+
+SEED_MODES = [
+    ("random seed per image", "random"),
+    ("same seed for all", "fixed"),
+    ("seed +1 per image", "increment"),
+]
+ASPECTS = [
+    ("1:1  1024×1024", (1024, 1024)),
+    ("4:3  1152×896", (1152, 896)),
+    ("3:4  896×1152", (896, 1152)),
+    ("3:2  1216×832", (1216, 832)),
+    ("2:3  832×1216", (832, 1216)),
+    ("16:9  1344×768", (1344, 768)),
+    ("9:16  768×1344", (768, 1344)),
+    ("21:9  1536×640", (1536, 640)),
+]
+MAX_COUNT = 100
+
+
+class ComposeScreen(Screen[None]):
+    BINDING_GROUP_TITLE = "Compose"
+    DEFAULT_CSS = """
+    ComposeScreen #compose-top { height: auto; padding: 0 1; margin-bottom: 1; }
+    ComposeScreen #compose-top > Label { width: 18; }
+    ComposeScreen #model { width: 1fr; }
+    ComposeScreen #form { height: 1fr; padding: 0 1; }
+    ComposeScreen #prompt { height: 4; }
+    ComposeScreen #prompt-info { height: 1; color: $text-muted; margin-bottom: 1; }
+    ComposeScreen #prompt-info.-over { color: $error; text-style: bold; }
+    ComposeScreen .row { height: auto; margin-bottom: 1; }
+    ComposeScreen .row > Label { width: 18; }
+    ComposeScreen .row > Input { width: 1fr; }
+    ComposeScreen .row > Select { width: 1fr; }
+    ComposeScreen #seed { width: 1fr; margin-right: 1; }
+    ComposeScreen #summary { height: auto; padding: 0 1; background: $panel; }
+    ComposeScreen #summary.-problems { color: $error; }
+    ComposeScreen #general-problems { color: $error; height: auto; }
+    """
+    BINDINGS = [
+        Binding("ctrl+s", "submit", "Submit", priority=True, id="submit-job"),
+        Binding("escape", "back", "Back", id="compose-back"),
+        Binding("ctrl+r", "random_seed", "New seed", id="random-seed"),
+    ]
+
+    def __init__(self, *, model: str | None = None, request: Mapping[str, Any] | None = None):
+        super().__init__()
+        self._model_path = model or DEFAULT_MODEL
+        self._request = dict(request or {})
+
+    @property
+    def krea(self) -> KreaApp:
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def model(self) -> ModelInfo:
+        return self.krea.catalog.get(self._model_path)
+
+    def compose(self) -> ComposeResult:
+        models = [(f"{m.name}  ({m.path})", m.path) for m in self.krea.catalog.models()]
+        with Horizontal(id="compose-top"):
+            yield Label("model")
+            yield Select(models, value=self.model.path, id="model", allow_blank=False, compact=True)
+        with VerticalScroll(id="form"):
+            yield Label("prompt")
+            yield TextArea(
+                str(self._request.get("prompt", "")), id="prompt", soft_wrap=True, compact=True
+            )
+            yield Label("", id="prompt-info")
+            with Horizontal(classes="row"):
+                yield Label("images (N)")
+                yield Input(
+                    str(self._request.get("_count", 1)), type="integer", id="count", compact=True
+                )
+            with Horizontal(classes="row", id="seed-row"):
+                yield Label("seed")
+                seed = self._request.get("seed")
+                yield Input(
+                    "" if seed is None else str(seed),
+                    type="integer",
+                    placeholder="empty: random",
+                    id="seed",
+                    compact=True,
+                )
+                yield Select(
+                    SEED_MODES,
+                    value="random" if seed is None else "fixed",
+                    id="seed-mode",
+                    allow_blank=False,
+                    compact=True,
+                )
+            with Horizontal(classes="row", id="aspect-row"):
+                yield Label("size preset")
+                yield Select(ASPECTS, id="aspect", prompt="choose width × height", compact=True)
+            yield FieldForm(self.model.fields, self._request, id="fields")
+            yield Static("", id="general-problems")
+        yield Static("", id="summary")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._layout_for_model()
+        self.query_one("#prompt", TextArea).focus()
+        self._check()
+
+    def _layout_for_model(self) -> None:
+        model = self.model
+        self.query_one("#seed-row").display = model.field("seed") is not None
+        self.query_one("#aspect-row").display = model.takes_pixels
+
+    # -- reading the form ----------------------------------------------------------------------
+
+    def _count(self) -> int | None:
+        text = self.query_one("#count", Input).value.strip()
+        try:
+            count = int(text)
+        except ValueError:
+            return None
+        return count if 1 <= count <= MAX_COUNT else None
+
+    def _body(self) -> tuple[dict[str, Any], dict[str, str]]:
+        body, problems = self.query_one(FieldForm).values()
+        prompt = self.query_one("#prompt", TextArea).text
+        if prompt:
+            body["prompt"] = prompt
+        seed_text = self.query_one("#seed", Input).value.strip()
+        if seed_text and self.model.field("seed") is not None:
+            try:
+                body["seed"] = int(seed_text)
+            except ValueError:
+                problems["seed"] = "seed: a whole number"
+        return body, problems
+
+    def requests(self) -> tuple[list[dict[str, Any]], list[str]]:
+        """The request bodies this form would send, and every problem with them."""
+        body, read_problems = self._body()
+        problems = list(read_problems.values())
+        count = self._count()
+        if count is None:
+            problems.append(f"images (N): a whole number from 1 to {MAX_COUNT}")
+            count = 1
+        mode = self.query_one("#seed-mode", Select).value
+        takes_seed = self.model.field("seed") is not None
+        bodies: list[dict[str, Any]] = []
+        for prompt in expand_prompt(str(body.get("prompt", ""))):
+            variant = {**body, "prompt": prompt} if "prompt" in body else dict(body)
+            if mode == "fixed" or not takes_seed:
+                bodies.extend(dict(variant) for _ in range(count))
+            else:
+                if mode == "random":
+                    variant.pop("seed", None)
+                bodies.extend(with_seeds(variant, count, takes_seed=True))
+        for problem in self.krea.catalog.validate(self.model.path, bodies[0] if bodies else body):
+            problems.append(problem.message)
+        return bodies, problems
+
+    def _check(self) -> list[str]:
+        """Validate everything now; show problems inline and the cost below."""
+        bodies, problems = self.requests()
+        by_field: dict[str, str] = {}
+        general: list[str] = []
+        for message in problems:
+            name = message.split(":", 1)[0].split(".", 1)[0].strip()
+            if self.model.field(name) is not None and name not in ("prompt", "seed"):
+                by_field.setdefault(name, message)
+            else:
+                general.append(message)
+        self.query_one(FieldForm).show_problems(by_field)
+        self.query_one("#general-problems", Static).update("\n".join(general))
+        self._update_prompt_info()
+        summary = self.query_one("#summary", Static)
+        summary.set_class(bool(problems), "-problems")
+        n = len(bodies)
+        cost, label = self.krea.catalog.estimate_cost(self.model.path, bodies[0] if bodies else {})
+        money = f" · est. {n} × {label}" if cost is not None else " · cost unknown"
+        if cost is not None and n > 1:
+            unit = "$" if label.startswith("$") else ""
+            total = f"{unit}{cost * n:.3f}" if unit else f"{cost * n:g} CU"
+            money += f" = {total}"
+        state = f"{len(problems)} to fix: {problems[0]}" if problems else "ready: ctrl+s sends"
+        summary.update(f"{self.model.name} · {n} job(s){money} · {state}")
+        return problems
+
+    def _update_prompt_info(self) -> None:
+        text = self.query_one("#prompt", TextArea).text
+        limit = self.model.max_prompt_length
+        info = self.query_one("#prompt-info", Label)
+        variants = len(expand_prompt(text))
+        extra = f" · {variants} variants from {{a|b}}" if variants > 1 else ""
+        if limit:
+            info.update(f"{len(text)}/{limit} characters{extra}")
+            info.set_class(len(text) > limit, "-over")
+        else:
+            info.update(f"{len(text)} characters{extra}")
+
+    # -- events --------------------------------------------------------------------------------
+
+    @on(TextArea.Changed)
+    @on(Input.Changed)
+    @on(Switch.Changed)
+    def _changed(self) -> None:
+        self._check()
+
+    @on(Select.Changed)
+    async def _select_changed(self, event: Select.Changed) -> None:
+        if event.select.id == "model" and event.value != self._model_path:
+            await self._switch_model(str(event.value))
+        elif event.select.id == "aspect" and event.value is not Select.NULL:
+            width, height = event.value  # type: ignore[misc]
+            form = self.query_one(FieldForm)
+            for name, value in (("width", width), ("height", height)):
+                field = self.model.field(name)
+                if field is not None:
+                    if field.maximum is not None:
+                        value = min(value, int(field.maximum))
+                    if field.minimum is not None:
+                        value = max(value, int(field.minimum))
+                    form.set_value(name, value)
+        self._check()
+
+    async def _switch_model(self, path: str) -> None:
+        keep, _ = self._body()
+        self._model_path = path
+        old = self.query_one(FieldForm)
+        await old.remove()
+        known = {f.name for f in self.model.fields}
+        kept = {k: v for k, v in keep.items() if k in known}
+        await self.query_one("#form").mount(
+            FieldForm(self.model.fields, kept, id="fields"), before="#general-problems"
+        )
+        self._layout_for_model()
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def action_submit(self) -> None:
+        bodies, problems = self.requests()
+        if problems:
+            self._check()
+            self.notify(f"Not sent: {problems[0]}", severity="error", timeout=5)
+            return
+        self.krea.submit(self.model.path, bodies)
+        self.dismiss()
+
+    def action_back(self) -> None:
+        self.dismiss()
+
+    def action_random_seed(self) -> None:
+        self.query_one("#seed", Input).value = str(random.randrange(2**31 - 1))
+        self.query_one("#seed-mode", Select).value = "increment"

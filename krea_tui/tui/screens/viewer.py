@@ -1,0 +1,216 @@
+"""ResultViewer: the picture as well as the terminal can show it, its metadata, and actions."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import platformdirs
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Center, Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer, Label, Static
+
+from krea_tui.core.events import EngineEvent
+from krea_tui.core.files import free_path
+from krea_tui.core.store import StoredJob
+from krea_tui.tui.images import SCALED, fit_cells, image_widget_class
+from krea_tui.tui.widgets.job_detail import parameters_table
+
+if TYPE_CHECKING:
+    from krea_tui.tui.app import KreaApp
+
+# Pixel size of one terminal cell for Kitty/Sixel scaling (textual-image's default guess).
+CELL_PX = (10, 20)
+
+
+class CopyMenu(ModalScreen[str | None]):
+    """`c` in the viewer: which of the job's facts to copy."""
+
+    DEFAULT_CSS = """
+    CopyMenu { align: center middle; }
+    CopyMenu > Vertical { width: 40; height: auto; border: thick $primary; background: $surface;
+                          padding: 1 2; }
+    """
+    BINDINGS = [
+        Binding("s", "pick('seed')", "Seed", id="copy-seed-pick"),
+        Binding("p", "pick('prompt')", "Prompt", id="copy-prompt-pick"),
+        Binding("u", "pick('url')", "URL", id="copy-url-pick"),
+        Binding("i", "pick('id')", "Job id", id="copy-id-pick"),
+        Binding("escape", "pick('')", "Close", id="copy-close"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label("Copy what?  [b]s[/]eed · [b]p[/]rompt · [b]u[/]rl · job [b]i[/]d")
+
+    def action_pick(self, what: str) -> None:
+        self.dismiss(what or None)
+
+
+class ResultViewer(Screen[None]):
+    BINDING_GROUP_TITLE = "Result"
+    DEFAULT_CSS = """
+    ResultViewer #viewer-body { height: 1fr; }
+    ResultViewer #picture-box { width: 1fr; height: 1fr; align: center middle; }
+    ResultViewer #meta { width: 38; border-left: solid $panel-lighten-2; padding: 0 1; }
+    ResultViewer.-narrow #meta { display: none; }
+    ResultViewer #position { height: 1; padding: 0 1; background: $panel; }
+    """
+    BINDINGS = [
+        Binding("escape,q", "back", "Back", id="viewer-back"),
+        Binding("left,h,left_square_bracket", "step(-1)", "Prev", id="viewer-prev"),
+        Binding("right,l,right_square_bracket", "step(1)", "Next", id="viewer-next"),
+        Binding("y", "copy('seed')", "Copy seed", id="copy-seed"),
+        Binding("c", "copy_menu", "Copy…", id="copy-menu"),
+        Binding("s", "save_copy", "Save copy", id="save-copy"),
+        Binding("r", "rerun(False)", "Re-run", id="viewer-rerun"),
+        Binding("R", "rerun(True)", "New seed", id="viewer-rerun-seed"),
+        Binding("e", "edit", "Edit", id="viewer-edit"),
+        Binding("i", "use_as_input", "As input", show=False, id="viewer-as-input"),
+        Binding("m", "toggle_meta", "Details", show=False, id="viewer-meta"),
+    ]
+
+    def __init__(self, local_ids: list[str], current: str, *, protocol: str = "halfcell"):
+        super().__init__()
+        self._ids = local_ids or [current]
+        self._index = self._ids.index(current) if current in self._ids else 0
+        self._protocol = protocol
+
+    @property
+    def krea(self) -> KreaApp:
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def job(self) -> StoredJob:
+        return self.krea.store.get(self._ids[self._index])
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="viewer-body"):
+            with Center(id="picture-box"):
+                yield image_widget_class(self._protocol)(id="picture")
+            yield VerticalScroll(Static(id="meta-text"), id="meta")
+        yield Static("", id="position")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        if self.size.width < 100:
+            self.add_class("-narrow")
+        self._show()
+
+    def on_resize(self) -> None:
+        self._show()
+
+    def _show(self) -> None:
+        job = self.job
+        self.query_one("#meta-text", Static).update(parameters_table(job))
+        where = f"{self._index + 1}/{len(self._ids)}"
+        saved = job.files[0] if job.files else "not saved"
+        self.query_one("#position", Static).update(
+            Text.assemble(
+                (f" {where} ", "reverse"), f" {job.short_id} · {job.prompt[:60]} · {saved}"
+            )
+        )
+        box = self.query_one("#picture-box")
+        cols, rows = box.size.width or 40, box.size.height or 20
+        if job.files:
+            self._load(Path(job.files[0]), cols, rows)
+
+    @work(thread=True, exclusive=True, group="viewer-image", exit_on_error=False)
+    def _load(self, path: Path, cols: int, rows: int) -> None:
+        """Decode and scale off the event loop; the widget only gets a small, ready image."""
+        from PIL import Image as PILImage
+
+        with PILImage.open(path) as probe:
+            width_px, height_px = probe.size
+        cells = fit_cells(width_px, height_px, cols, rows)
+        if self._protocol == "halfcell":
+            box = (cells[0], cells[1] * 2)
+        else:
+            box = (cells[0] * CELL_PX[0], cells[1] * CELL_PX[1])
+        image = SCALED.load(path, *box)
+        self.app.call_from_thread(self._place, image, cells)
+
+    def _place(self, image: Any, cells: tuple[int, int]) -> None:
+        picture = self.query_one("#picture")
+        picture.styles.width = cells[0]
+        picture.styles.height = cells[1]
+        picture.image = image  # type: ignore[attr-defined]
+
+    def on_engine_event(self, event: EngineEvent) -> None:
+        """A result saved while the viewer is open joins the list."""
+        job = getattr(event, "job", None)
+        if job is not None and job.files and job.local_id not in self._ids:
+            self._ids.append(job.local_id)
+            self._show_position_only()
+
+    def _show_position_only(self) -> None:
+        job = self.job
+        self.query_one("#position", Static).update(
+            Text.assemble((f" {self._index + 1}/{len(self._ids)} ", "reverse"), f" {job.short_id}")
+        )
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def action_back(self) -> None:
+        self.dismiss()
+
+    def action_step(self, offset: int) -> None:
+        self._index = (self._index + offset) % len(self._ids)
+        self._show()
+
+    def action_copy(self, what: str) -> None:
+        job = self.job
+        value: Any = {
+            "seed": job.request.get("seed"),
+            "prompt": job.prompt,
+            "url": job.urls[0] if job.urls else None,
+            "id": job.remote_id or job.local_id,
+        }.get(what)
+        if value is None or value == "":
+            self.notify(f"This job has no {what}", severity="warning")
+            return
+        self.krea.copy(str(value), {"id": "job id", "url": "URL"}.get(what, what))
+
+    def action_copy_menu(self) -> None:
+        def picked(what: str | None) -> None:
+            if what:
+                self.action_copy(what)
+
+        self.app.push_screen(CopyMenu(), picked)
+
+    def action_save_copy(self) -> None:
+        job = self.job
+        if not job.files:
+            return
+        source = Path(job.files[0])
+        target = free_path(Path(platformdirs.user_downloads_dir()) / source.name)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+        except OSError as exc:
+            self.notify(f"Could not save: {exc.strerror}", severity="error")
+            return
+        self.notify(f"Saved a copy to {target}", timeout=5)
+
+    def action_rerun(self, new_seed: bool) -> None:
+        self.krea.rerun(self.job, new_seed=new_seed)
+
+    def action_edit(self) -> None:
+        job = self.job
+        self.krea.open_compose(model=job.model, request=job.request)
+
+    def action_use_as_input(self) -> None:
+        job = self.job
+        model = self.krea.catalog.get(job.model)
+        if not job.urls or model.field("image_url") is None:
+            self.notify("This model does not take an input image", severity="warning")
+            return
+        self.krea.open_compose(model=job.model, request={"image_url": job.urls[0]})
+
+    def action_toggle_meta(self) -> None:
+        self.toggle_class("-narrow")

@@ -1,0 +1,150 @@
+"""FieldForm: request fields of one model as widgets, built from the catalogue's schema.
+
+Numbers get inputs that state their range, enums get selects, booleans get switches, lists get a
+JSON input. Only values the user set are sent: the server applies its own defaults, and a
+pre-filled default would silently pin values such as Flux's random seed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Input, Label, Select, Switch
+
+from krea_tui.core.catalog import Field
+
+# Fields with their own widgets elsewhere on the compose screen.
+SPECIAL = {"prompt", "seed"}
+
+
+def _number_text(value: float | None) -> str:
+    if value is None:
+        return ""
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def field_hint(field: Field) -> str:
+    parts: list[str] = []
+    if field.minimum is not None or field.maximum is not None:
+        parts.append(f"{_number_text(field.minimum)}–{_number_text(field.maximum)}")
+    if field.default is not None and field.type != "array":
+        parts.append(f"default {field.default}")
+    if field.type == "array":
+        limit = f" (≤{field.max_items})" if field.max_items else ""
+        shape = ", ".join(f.name for f in field.item_fields) or field.item_type or "items"
+        parts.append(
+            f"JSON list of {{{shape}}}{limit}" if field.item_fields else f"JSON list{limit}"
+        )
+    if field.type == "string" and not field.enum and field.format == "uri":
+        parts.append("URL")
+    return " · ".join(parts)
+
+
+class FieldForm(Vertical):
+    DEFAULT_CSS = """
+    FieldForm { height: auto; }
+    FieldForm .field-row { height: auto; }
+    FieldForm .field-row { margin-bottom: 1; }
+    FieldForm .field-label { width: 18; }
+    FieldForm .field-row > Input, FieldForm .field-row > Select { width: 1fr; }
+    FieldForm .field-row > Switch { width: auto; height: 1; border: none; padding: 0 1; }
+    FieldForm .problem { color: $error; padding-left: 18; height: auto; }
+    """
+
+    def __init__(self, fields: tuple[Field, ...], values: Mapping[str, Any], **kwargs: Any):
+        super().__init__(**kwargs)
+        self.fields = tuple(f for f in fields if f.name not in SPECIAL)
+        self._initial = dict(values)
+
+    def compose(self) -> ComposeResult:
+        for field in self.fields:
+            label = field.name + (" *" if field.required else "")
+            with Horizontal(classes="field-row"):
+                yield Label(label, classes="field-label")
+                yield self._widget(field, self._initial.get(field.name))
+            problem = Label("", id=f"problem-{field.name}", classes="problem")
+            problem.display = False
+            yield problem
+
+    def _widget(self, field: Field, value: Any) -> Input | Select[Any] | Switch:
+        wid = f"field-{field.name}"
+        if field.enum:
+            options = [(str(option), option) for option in field.enum]
+            initial = value if value in field.enum else Select.NULL
+            return Select(
+                options,
+                value=initial,
+                id=wid,
+                prompt=f"default: {field.default}" if field.default is not None else "(not set)",
+                allow_blank=not field.required,
+                compact=True,
+            )
+        if field.type == "boolean":
+            initial = bool(field.default) if value is None else bool(value)
+            return Switch(value=initial, id=wid)
+        if field.type in ("integer", "number"):
+            return Input(
+                value=_number_text(value) if isinstance(value, int | float) else "",
+                placeholder=field_hint(field),
+                type="integer" if field.type == "integer" else "number",
+                id=wid,
+                compact=True,
+            )
+        if field.type == "array":
+            text = json.dumps(value) if value is not None else ""
+            return Input(value=text, placeholder=field_hint(field), id=wid, compact=True)
+        return Input(
+            value="" if value is None else str(value),
+            placeholder=field_hint(field),
+            id=wid,
+            compact=True,
+        )
+
+    def values(self) -> tuple[dict[str, Any], dict[str, str]]:
+        """(request fields the user set, problems found while reading them)."""
+        body: dict[str, Any] = {}
+        problems: dict[str, str] = {}
+        for field in self.fields:
+            widget = self.query_one(f"#field-{field.name}")
+            if isinstance(widget, Select):
+                if (widget.value is not Select.NULL and widget.value != field.default) or (
+                    widget.value is not Select.NULL and field.required
+                ):
+                    body[field.name] = widget.value
+            elif isinstance(widget, Switch):
+                if widget.value != bool(field.default):
+                    body[field.name] = widget.value
+            elif isinstance(widget, Input):
+                text = widget.value.strip()
+                if not text:
+                    continue
+                if field.type in ("integer", "number"):
+                    try:
+                        number = float(text)
+                    except ValueError:
+                        problems[field.name] = f"{field.name}: not a number"
+                        continue
+                    body[field.name] = int(number) if number.is_integer() else number
+                elif field.type == "array":
+                    try:
+                        body[field.name] = json.loads(text)
+                    except ValueError:
+                        problems[field.name] = f"{field.name}: not valid JSON"
+                else:
+                    body[field.name] = text
+        return body, problems
+
+    def show_problems(self, problems: Mapping[str, str]) -> None:
+        for field in self.fields:
+            label = self.query_one(f"#problem-{field.name}", Label)
+            label.update(problems.get(field.name, ""))
+            label.display = field.name in problems
+
+    def set_value(self, name: str, value: Any) -> None:
+        widget = self.query_one(f"#field-{name}")
+        if isinstance(widget, Input):
+            widget.value = _number_text(value) if isinstance(value, int | float) else str(value)

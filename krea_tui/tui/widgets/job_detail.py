@@ -1,0 +1,116 @@
+"""JobDetail: everything about the highlighted job — parameters, timeline, error, thumbnail."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rich.table import Table
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from krea_tui.core.store import StoredJob, TimelineEntry
+from krea_tui.tui.images import SCALED, fit_cells
+from krea_tui.tui.status_style import status_text
+
+THUMB_COLUMNS = 24
+THUMB_ROWS = 12
+
+
+def parameters_table(job: StoredJob) -> Table:
+    table = Table.grid(padding=(0, 1))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")
+    table.add_row("model", job.model)
+    if job.preset:
+        table.add_row("preset", job.preset)
+    if job.batch_id:
+        table.add_row("batch", job.batch_id)
+    for key, value in job.request.items():
+        shown = value if isinstance(value, str) else json.dumps(value)
+        table.add_row(key, str(shown))
+    if job.cost_estimate is not None:
+        table.add_row("cost", f"{job.cost_estimate:g} {job.cost_unit or ''}".strip())
+    table.add_row("local id", job.local_id)
+    if job.remote_id:
+        table.add_row("job id", job.remote_id)
+    return table
+
+
+def timeline_table(entries: list[TimelineEntry]) -> Table:
+    table = Table.grid(padding=(0, 1))
+    table.add_column(no_wrap=True, style="dim")
+    table.add_column(no_wrap=True)
+    start = entries[0].at if entries else None
+    for entry in entries:
+        offset = f"+{(entry.at - start).total_seconds():.1f}s" if start else ""
+        label = status_text(entry.status)
+        if entry.skipped:
+            label = Text(f"{entry.status} (passed unseen)", style="dim italic")
+        table.add_row(offset if not entry.skipped else "", label)
+    return table
+
+
+class JobDetail(VerticalScroll):
+    DEFAULT_CSS = """
+    JobDetail { padding: 0 1; }
+    JobDetail > .section { margin-bottom: 1; }
+    JobDetail > #detail-thumb { margin-bottom: 1; }
+    JobDetail > #detail-error { color: $error; }
+    """
+
+    def __init__(self, *, protocol: str = "halfcell", id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._protocol = protocol
+        self._shown: tuple[str, str, str] | None = None
+
+    def compose(self) -> ComposeResult:
+        from krea_tui.tui.images import image_widget_class
+
+        yield Static("No job selected.", id="detail-title", classes="section")
+        yield Static("", id="detail-error", classes="section")
+        # Thumbnails are always half-cell: cheap, and they scroll without artefacts.
+        yield image_widget_class("halfcell")(id="detail-thumb")
+        yield Static("", id="detail-params", classes="section")
+        yield Static("", id="detail-timeline", classes="section")
+
+    def show(self, job: StoredJob | None, timeline: list[TimelineEntry]) -> None:
+        if job is None:
+            self.query_one("#detail-title", Static).update("No job selected.")
+            for part in ("#detail-error", "#detail-params", "#detail-timeline"):
+                self.query_one(part, Static).update("")
+            return
+        title = Text.assemble(
+            (f"{job.short_id} ", "bold"), status_text(job.status), ("  ", ""), (job.prompt, "")
+        )
+        self.query_one("#detail-title", Static).update(title)
+        error = f"{job.error_code}: " if job.error_code else ""
+        self.query_one("#detail-error", Static).update(
+            f"{error}{job.error_message}" if job.error_message else ""
+        )
+        self.query_one("#detail-params", Static).update(parameters_table(job))
+        self.query_one("#detail-timeline", Static).update(timeline_table(timeline))
+        picture = job.files[0] if job.files else ""
+        key = (job.local_id, job.status, picture)
+        if key != self._shown:
+            self._shown = key
+            self._load_thumbnail(Path(picture) if picture else None)
+
+    @work(thread=True, exclusive=True, group="thumbnail", exit_on_error=False)
+    def _load_thumbnail(self, path: Path | None) -> None:
+        image = None
+        cells = (0, 0)
+        if path is not None and path.exists():
+            image = SCALED.load(path, THUMB_COLUMNS, THUMB_ROWS * 2)
+            cells = fit_cells(image.width, image.height, THUMB_COLUMNS, THUMB_ROWS)
+        self.app.call_from_thread(self._set_thumbnail, image, cells)
+
+    def _set_thumbnail(self, image: object, cells: tuple[int, int]) -> None:
+        thumb = self.query_one("#detail-thumb")
+        # An explicit cell size: "auto" would size by pixels and stretch or crop.
+        thumb.styles.width, thumb.styles.height = cells
+        thumb.image = image  # type: ignore[attr-defined]
+        thumb.display = image is not None
