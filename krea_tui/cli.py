@@ -115,7 +115,58 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def run_tui(settings: object) -> int:
+def log_to_file(settings: object) -> Path:
+    """Send log records to a file: anything written to the terminal would tear the screen."""
+    import logging
+
+    data_dir = Path(settings.data_dir)  # type: ignore[attr-defined]
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / "krea-tui.log"
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    # One line per poll request would bury what matters.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    return path
+
+
+def ask_for_token(settings: object, config_path: Path | None) -> int | None:
+    """First run without a token: ask once, store it 0600. None: go on; a number: exit."""
+    import getpass
+
+    from krea_tui.config import ConfigError, config_file, save_token
+
+    if settings.demo or settings.resolve_token():  # type: ignore[attr-defined]
+        return None
+    if not sys.stdin.isatty():
+        return None  # the app says what is missing; a script must not hang on a prompt
+    print("No Krea API token found (KREA_API_TOKEN, or `token` in the config file).")
+    print("Create one at https://www.krea.ai/settings/api-tokens, or run `krea-tui --demo`.")
+    try:
+        token = getpass.getpass("API token (hidden; empty to quit): ").strip()
+    except (EOFError, KeyboardInterrupt):
+        print()
+        return 130
+    if not token:
+        return 0
+    path = config_file(config_path)
+    try:
+        save_token(path, token)
+    except (ConfigError, OSError) as exc:
+        print(f"krea-tui: could not store the token: {exc}", file=sys.stderr)
+        return 3
+    print(f"Stored in {path} (readable only by you).")
+    settings.token = token  # type: ignore[attr-defined]
+    return None
+
+
+def run_tui(settings: object, config_path: Path | None = None) -> int:
+    stop = ask_for_token(settings, config_path)
+    if stop is not None:
+        return stop
+    log_to_file(settings)
     from krea_tui.tui.images import detect_protocol
 
     # The graphics probe talks to the terminal, so it must run before Textual owns stdin.
@@ -146,7 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"krea-tui: warning: {warning}", file=sys.stderr)
 
     if args.command is None:
-        return run_tui(settings)
+        return run_tui(settings, args.config)
     from krea_tui.headless import run
 
     try:

@@ -153,6 +153,12 @@ def read_config_file(path: Path) -> tuple[dict[str, Any], list[str]]:
     return values, warnings
 
 
+def config_file(config_path: Path | None = None, env: Mapping[str, str] | None = None) -> Path:
+    """The config file in use: --config, else KREA_TUI_CONFIG, else the platform's config dir."""
+    env = os.environ if env is None else env
+    return config_path or Path(env.get(ENV_CONFIG) or default_config_path())
+
+
 def load_settings(
     *,
     config_path: Path | None = None,
@@ -160,7 +166,7 @@ def load_settings(
     overrides: Mapping[str, Any] | None = None,
 ) -> tuple[Settings, list[str]]:
     env = os.environ if env is None else env
-    path = config_path or Path(env.get(ENV_CONFIG) or default_config_path())
+    path = config_file(config_path, env)
     values, warnings = read_config_file(path)
     if env.get(ENV_TOKEN):
         values["token"] = env[ENV_TOKEN]
@@ -174,3 +180,22 @@ def load_settings(
         if value is not None:
             values[key] = value
     return replace(Settings(), **values), warnings
+
+
+def save_token(path: Path, token: str) -> None:
+    """Store the token in the config file, keeping every other setting; the file is 0600.
+
+    A config file that does not parse is left alone (we never overwrite what we cannot read).
+    """
+    import tomli_w
+
+    from krea_tui.core.files import atomic_write
+
+    data: dict[str, Any] = {}
+    if path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not valid TOML ({exc}); fix it before saving") from None
+    data["token"] = token
+    atomic_write(path, tomli_w.dumps(data).encode("utf-8"), mode=0o600)

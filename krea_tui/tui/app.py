@@ -175,7 +175,7 @@ class KreaApp(App[None]):
             self.engine.resume()
             self.notify("Local queue running", timeout=2)
         else:
-            self.engine.pause("paused by you")
+            self.engine.pause()  # no reason: nothing went wrong, so no modal
             self.notify("Local queue paused: held jobs wait; sent jobs keep running", timeout=3)
 
     async def cancel_jobs(self, jobs: Sequence[StoredJob]) -> None:

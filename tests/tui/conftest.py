@@ -14,8 +14,15 @@ from krea_tui.tui.app import KreaApp
 from tests.tui.history import NOW, static_runtime_factory
 
 
-def settings_in(tmp_path: Path, *, demo: bool = True) -> Settings:
-    return Settings(data_dir=tmp_path / "data", output_dir=tmp_path / "out", demo=demo)
+def settings_in(tmp_path: Path, *, demo: bool = True, poll: float = 0.25) -> Settings:
+    """Settings in `tmp_path`; the watcher looks every `poll` seconds so tests see each step."""
+    return Settings(
+        data_dir=tmp_path / "data",
+        output_dir=tmp_path / "out",
+        demo=demo,
+        min_interval=poll,
+        max_interval=poll,
+    )
 
 
 @pytest.fixture

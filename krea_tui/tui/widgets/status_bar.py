@@ -69,8 +69,8 @@ class StatusBar(Static):
         text.append(" ")
         if s.connection == "ok":
             text.append("● connected" if wide else "● online", style="green")
-        elif s.connection == "starting":
-            text.append("… starting", style="dim")
+        elif s.connection in ("starting", "idle"):
+            text.append(f"○ {s.connection}", style="dim")
         else:
             text.append(f"◐ {s.connection}", style="bold yellow")
         text.append("  ")

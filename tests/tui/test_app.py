@@ -1,0 +1,150 @@
+"""The app driven from the keyboard against the embedded simulator over real loopback HTTP."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+
+from krea_tui.tui.app import KreaApp
+from krea_tui.tui.screens.compose import ComposeScreen
+from krea_tui.tui.screens.modals import MessageModal
+from krea_tui.tui.screens.viewer import ResultViewer
+from krea_tui.tui.widgets.job_table import JobTable
+from tests.tui.conftest import settings_in, settle
+
+DEADLINE = 30.0
+
+
+async def until(pilot: Pilot[None], condition: Callable[[], bool], what: str) -> None:
+    """Let the app run until `condition` holds; fail with `what` after the deadline."""
+    end = time.monotonic() + DEADLINE
+    while not condition():
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.05)
+
+
+def demo_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, speed: float) -> KreaApp:
+    monkeypatch.setenv("KREA_TUI_DEMO_SPEED", str(speed))
+    return KreaApp(settings_in(tmp_path, demo=True), image_protocol="halfcell")
+
+
+def status_cell(app: KreaApp, local_id: str) -> str:
+    return str(app.screen_stack[0].query_one(JobTable).get_cell(local_id, "status"))
+
+
+async def compose_and_submit(pilot: Pilot[None], prompt: str) -> None:
+    await pilot.press("n")
+    await until(pilot, lambda: isinstance(pilot.app.screen, ComposeScreen), "the compose form")
+    await pilot.pause()
+    await pilot.press(*prompt)
+    await pilot.press("ctrl+s")
+    await until(pilot, lambda: not isinstance(pilot.app.screen, ComposeScreen), "the form to close")
+
+
+async def test_compose_submit_watch_open_and_copy_seed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = demo_app(tmp_path, monkeypatch, speed=2)  # Flux ~3.5 s, looked at every 0.25 s
+    shown: dict[str, list[str]] = {}
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await compose_and_submit(pilot, "a red fox in the snow")
+        await until(pilot, lambda: len(app.store.jobs()) == 1, "the job in the history")
+        job_id = app.store.jobs()[0].local_id
+
+        def record() -> bool:
+            # What the table shows, sampled as the app runs: the user's view of the statuses.
+            cell = status_cell(app, job_id)
+            seen = shown.setdefault(job_id, [])
+            if not seen or seen[-1] != cell:
+                seen.append(cell)
+            job = app.store.get(job_id)
+            return job.status == "completed" and bool(job.files)
+
+        await until(pilot, record, "the job to complete and be saved")
+        await pilot.pause(0.2)
+        assert "done" in status_cell(app, job_id)
+        assert len(shown[job_id]) >= 3, shown  # it moved through several states on screen
+        assert any("queued" in s or "processing" in s or "sampling" in s for s in shown[job_id])
+
+        job = app.store.get(job_id)
+        assert job.request["prompt"] == "a red fox in the snow"
+        assert isinstance(job.request["seed"], int)  # chosen here, so it can be copied later
+
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ResultViewer), "the viewer")
+        await settle(pilot)
+        picture = app.screen.query_one("#picture")
+        assert picture.image is not None  # type: ignore[attr-defined]
+        assert picture.size.width > 10 and picture.size.height > 5
+
+        await pilot.press("y")
+        assert app.clipboard == str(job.request["seed"])
+
+
+async def test_invalid_form_is_not_sent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = demo_app(tmp_path, monkeypatch, speed=10)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, ComposeScreen), "the compose form")
+        await pilot.pause()
+        await pilot.press(*"x")
+        app.screen.query_one("#field-steps").value = "0"  # type: ignore[attr-defined]
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, ComposeScreen)  # still open, nothing sent
+        assert app.store.jobs() == []
+        problem = str(app.screen.query_one("#problem-steps").render())
+        assert "steps" in problem and "at least 1" in problem
+
+
+async def test_cancel_a_held_job_and_a_running_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = demo_app(tmp_path, monkeypatch, speed=0.5)  # Flux takes ~14 s: time to cancel
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("p")  # pause: the next job stays in the local queue
+        await until(pilot, lambda: app.engine.paused, "the queue to pause")
+        await compose_and_submit(pilot, "held back")
+        await until(pilot, lambda: len(app.store.jobs()) == 1, "the held job")
+        held = app.store.jobs()[0]
+        assert held.status == "held"
+        await pilot.press("c", "y")
+        await until(pilot, lambda: app.store.get(held.local_id).status == "cancelled", "cancel")
+        assert app.store.get(held.local_id).remote_id is None  # it never reached the server
+
+        await pilot.press("p")  # resume
+        await compose_and_submit(pilot, "sent and stopped")
+        await until(pilot, lambda: len(app.store.jobs()) == 2, "the second job")
+        sent = app.store.jobs()[-1]
+        await until(
+            pilot,
+            lambda: app.store.get(sent.local_id).status in ("queued", "processing"),
+            "a cancellable state",
+        )
+        table = app.screen_stack[0].query_one(JobTable)
+        table.move_cursor(row=table.get_row_index(sent.local_id))
+        await pilot.press("c", "y")
+        await until(pilot, lambda: app.store.get(sent.local_id).status == "cancelled", "cancel")
+        await pilot.pause(0.1)
+        assert "cancelled" in status_cell(app, sent.local_id)
+
+
+async def test_setup_problem_is_shown_not_crashed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("KREA_API_TOKEN", raising=False)
+    app = KreaApp(settings_in(tmp_path, demo=False), image_protocol="halfcell")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, MessageModal), "the error modal")
+        text = " ".join(str(s.render()) for s in app.screen.query("Static"))
+        assert "KREA_API_TOKEN" in text and "--demo" in text
+        assert app.is_running
