@@ -16,7 +16,7 @@ import logging
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -44,15 +44,27 @@ from krea_tui.core.events import (
 )
 from krea_tui.core.files import DEFAULT_TEMPLATE, sweep_temp_files
 from krea_tui.core.models import Job, JobStatus
+from krea_tui.core.reconcile import ClockSkew, pair_lost
 from krea_tui.core.status import LocalStatus, is_active_remote, is_backwards, skipped_between
 from krea_tui.core.store import JobStore, StoredJob, utcnow
 from krea_tui.core.tracker import Tracker
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = 60.0
-# An unknown POST that has produced no job on the server after this long most likely never
-# created one; we then say so instead of waiting silently.
+# An unknown POST that has produced no job on the server this long after its answer was lost
+# most likely never created one: we say so and stop looking (each look reads the job list back
+# to the time it was sent, which grows without end).
 UNKNOWN_GIVE_UP = timedelta(minutes=2)
+# Reconciliation waits this long at most for the POSTs under way to end (they time out anyway).
+POST_DRAIN_TIMEOUT = 10.0
+GAVE_UP = (
+    "no job appeared on the server for this request: it was probably not created. "
+    "Retry it yourself if you want it."
+)
+AMBIGUOUS = (
+    "appeared on the server while this and other requests were being sent, and nothing tells "
+    "which one is this request's; it is not sent again"
+)
 
 
 @dataclass(slots=True)
@@ -96,6 +108,8 @@ class _Flags:
     paused: bool = False
     reason: str | None = None
     closing: bool = False
+    # Set while lost POSTs are matched against the server's list: no new POST may start then.
+    reconciling: bool = False
     posting: set[str] = field(default_factory=set)
 
 
@@ -122,8 +136,11 @@ class JobEngine:
         self._watch_backoff = _Backoff()
         self._wake_submit = asyncio.Event()
         self._wake_watch = asyncio.Event()
+        self._posts_idle = asyncio.Event()  # set while no POST is under way
+        self._posts_idle.set()
+        self._skew = ClockSkew()  # learnt from answered POSTs; used to match lost ones
         self._tasks: set[asyncio.Task[None]] = set()
-        self.connection = "ok"
+        self.connection = "idle"  # no request answered yet
 
     # -- life ----------------------------------------------------------------------------------
 
@@ -229,6 +246,8 @@ class JobEngine:
         return self._flags.reason
 
     def pause(self, reason: str | None = None) -> None:
+        if self._flags.paused and self._flags.reason == reason:
+            return  # the other POSTs under way meet the same refusal: say it once
         self._flags.paused = True
         self._flags.reason = reason
         self._publish(QueueEvent(True, reason))
@@ -296,7 +315,7 @@ class JobEngine:
 
     def _submit_delay(self) -> float | None:
         """None: nothing to do until woken. 0: send now. >0: wait that long first."""
-        if self._flags.paused or self._flags.closing:
+        if self._flags.paused or self._flags.closing or self._flags.reconciling:
             return None
         if len(self._flags.posting) >= self.config.max_posts:
             return None
@@ -320,6 +339,7 @@ class JobEngine:
             if job is None:
                 continue
             self._flags.posting.add(job.local_id)
+            self._posts_idle.clear()
             job = self._move(job, LocalStatus.SUBMITTING, submitted_at=utcnow())
             self._spawn(self._post(job), f"post {job.local_id[:8]}")
 
@@ -362,13 +382,21 @@ class JobEngine:
         else:
             self._submit_backoff.ok()
             self._connection("ok")
+            self._skew.learn(job.submitted_at or job.created_at, utcnow(), remote.created_at)
             self._adopt(job, remote)
         finally:
             self._flags.posting.discard(job.local_id)
+            if not self._flags.posting:
+                self._posts_idle.set()
             self._wake_submit.set()
 
     def _adopt(self, job: StoredJob, remote: Job) -> None:
-        """Attach a server job to a local one and record its first status."""
+        """Attach a server job to a local one and record its first status.
+
+        A lost POST is often found again only after its job has ended, and the watcher never
+        looks at a finished job: its error, end time and download are taken care of here.
+        """
+        ended = {"finished_at": remote.completed_at or utcnow()} if remote.is_terminal else {}
         self._move(
             job,
             remote.status_text,
@@ -376,14 +404,20 @@ class JobEngine:
             remote_created_at=remote.created_at or job.submitted_at or utcnow(),
             raw=remote.raw,
             urls=remote.urls,
-            error_message=None,
+            error_code=remote.error_code,
+            error_message=remote.error_message,
+            **ended,
         )
+        if remote.status is JobStatus.COMPLETED and self.config.auto_download:
+            self.downloads.request(job.local_id)
+        if remote.is_terminal:
+            self._wake_submit.set()  # a slot may have freed up
         self._wake_watch.set()
 
     def _connection(
         self, state: str, detail: str | None = None, retry_in: float | None = None
     ) -> None:
-        if state == "ok" and self.connection == "ok":
+        if state == self.connection == "ok":
             return
         self.connection = state
         self._publish(ConnectionEvent(state, detail, retry_in))
@@ -394,9 +428,7 @@ class JobEngine:
         loop = asyncio.get_running_loop()
         while not self._flags.closing:
             active = self.store.active_remote()
-            unknown = [
-                j for j in self.store.jobs(statuses=[LocalStatus.UNKNOWN]) if not j.remote_id
-            ]
+            unknown = self._lost_posts()
             if not active and not unknown:
                 self._wake_watch.clear()
                 await self._wake_watch.wait()
@@ -408,7 +440,7 @@ class JobEngine:
                     self._apply(result.jobs)
                     self._forget_missing(result.missing)
                 if unknown:
-                    await self._reconcile(unknown)
+                    await self._reconcile()
             except RateLimitError as exc:
                 delay = self._watch_backoff.fail(loop.time(), exc.retry_after)
                 self._connection("backing-off", f"rate limited: {exc.message}", delay)
@@ -478,28 +510,64 @@ class JobEngine:
                     error_message="the server no longer knows this job (404)",
                 )
 
-    async def _reconcile(self, unknown: Sequence[StoredJob]) -> None:
-        """Match POSTs whose answer was lost to jobs that appeared on the server meanwhile."""
-        pending = sorted(unknown, key=lambda j: j.submitted_at or j.created_at)
-        since = (pending[0].submitted_at or pending[0].created_at) - timedelta(seconds=30)
-        candidates = await self.tracker.recent(since, self.store.remote_ids())
-        if candidates and len(candidates) <= len(pending):
-            for job, remote in zip(pending, candidates, strict=False):
+    def _lost_posts(self) -> list[StoredJob]:
+        """Jobs whose POST may or may not have created a job and are still being looked for,
+        oldest POST first. Those looked for long enough are told so here, once."""
+        lost = [j for j in self.store.jobs(statuses=[LocalStatus.UNKNOWN]) if not j.remote_id]
+        now = utcnow()
+        looking = []
+        for job in lost:
+            said = job.error_message or ""
+            if now - self._lost_at(job) <= UNKNOWN_GIVE_UP:
+                looking.append(job)
+            elif said != GAVE_UP and AMBIGUOUS not in said:  # an ambiguity note stays: truer
+                self.store.update(job.local_id, error_message=GAVE_UP)
+                self._publish(NoticeEvent(f"job {job.short_id}: {GAVE_UP}", "warning"))
+        return sorted(looking, key=lambda j: j.submitted_at or j.created_at)
+
+    async def _reconcile(self) -> None:
+        """Match POSTs whose answer was lost to jobs that appeared on the server meanwhile.
+
+        A job created by a POST still under way looks exactly like a lost one in the list (and
+        its answer would then name a job already adopted), so the submitter is held and the list
+        is read only once no POST is in flight.
+        """
+        self._flags.reconciling = True
+        try:
+            try:
+                await asyncio.wait_for(self._posts_idle.wait(), POST_DRAIN_TIMEOUT)
+            except TimeoutError:
+                return  # a POST hangs; try again on the next round
+            pending = self._lost_posts()
+            if not pending:
+                return
+            since = (pending[0].submitted_at or pending[0].created_at) - timedelta(seconds=30)
+            listed = await self.tracker.recent(since, ())
+            # Read after the listing: jobs adopted meanwhile must not be adopted twice.
+            known = self.store.remote_ids()
+            candidates = [job for job in listed if job.job_id not in known]
+            lost_at = {job.local_id: self._lost_at(job) for job in pending}
+            matching = pair_lost(pending, lost_at, candidates, self._skew)
+            for job, remote in matching.pairs:
                 self._adopt(job, remote)
                 self._publish(
                     NoticeEvent(f"job {job.short_id}: found on the server after a lost answer")
                 )
-            return
-        now = utcnow()
+        finally:
+            self._flags.reconciling = False
+            self._wake_submit.set()
         for job in pending:
-            sent = job.submitted_at or job.created_at
-            note = (
-                "no job appeared on the server for this request: it was probably not created. "
-                "Retry it yourself if you want it."
-            )
-            if now - sent > UNKNOWN_GIVE_UP and job.error_message != note:
+            could_be = matching.ambiguous.get(job.local_id)
+            note = f"{could_be} jobs {AMBIGUOUS}" if could_be else None
+            if note and self.store.get(job.local_id).error_message != note:
                 self.store.update(job.local_id, error_message=note)
                 self._publish(NoticeEvent(f"job {job.short_id}: {note}", "warning"))
+
+    def _lost_at(self, job: StoredJob) -> datetime:
+        """When the engine gave up on this POST's answer (or now, if it cannot tell)."""
+        timeline = self.store.timeline(job.local_id)
+        lost = [entry.at for entry in timeline if entry.status == LocalStatus.UNKNOWN]
+        return lost[-1] if lost else utcnow()
 
     # -- reporting -----------------------------------------------------------------------------
 
@@ -517,8 +585,11 @@ def _stop_reason(exc: KreaError) -> str:
             return f"your plan does not include this model: {exc.message}"
         return f"the API balance is exhausted: {exc.message}"
     if isinstance(exc, ModelRetiredError):
-        hint = f" Use {exc.replacement} instead." if exc.replacement else ""
-        return f"the model was retired: {exc.message}.{hint}"
+        message = exc.message.rstrip(". ")
+        # The server's own words usually name the replacement already: say it once.
+        named = not exc.replacement or exc.replacement in message
+        hint = "" if named else f". Use {exc.replacement} instead"
+        return f"the model was retired: {message}{hint}."
     return exc.message
 
 

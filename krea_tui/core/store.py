@@ -186,9 +186,10 @@ class JobStore:
         cost_estimate: float | None = None,
         cost_unit: str | None = None,
         now: datetime | None = None,
+        local_id: str | None = None,
     ) -> StoredJob:
         now = now or utcnow()
-        local_id = uuid.uuid4().hex
+        local_id = local_id or uuid.uuid4().hex
         position = self._db.execute("SELECT COALESCE(MAX(position), 0) + 1 FROM jobs").fetchone()[0]
         with self.transaction():
             self._db.execute(
@@ -330,9 +331,12 @@ class JobStore:
 
     def find(self, prefix: str) -> list[StoredJob]:
         """Jobs whose local or remote id starts with `prefix` (what a user types on the CLI)."""
+        # A prefix, not a pattern: `krea-tui cancel _` must not match (and cancel) any job.
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         rows = self._db.execute(
-            "SELECT * FROM jobs WHERE local_id LIKE ? OR remote_id LIKE ? ORDER BY position",
-            (f"{prefix}%", f"{prefix}%"),
+            "SELECT * FROM jobs WHERE local_id LIKE ? ESCAPE '\\' OR remote_id LIKE ? ESCAPE '\\'"
+            " ORDER BY position",
+            (f"{escaped}%", f"{escaped}%"),
         ).fetchall()
         return self._with_files(rows)
 

@@ -1,0 +1,162 @@
+"""The SQLite history: versioned schema, WAL, timeline with skipped states, lookups by id."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from krea_tui.core.store import MIGRATIONS, JobStore
+
+FLUX = "bfl/flux-1-dev"
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    opened = JobStore(tmp_path / "history.sqlite3")
+    yield opened
+    opened.close()
+
+
+def test_new_file_is_at_the_latest_schema_in_wal_mode(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "down" / "history.sqlite3"
+    store = JobStore(path)
+    assert store.schema_version == len(MIGRATIONS)
+    store.close()
+    other = sqlite3.connect(path)
+    try:
+        assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert other.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    finally:
+        other.close()
+
+
+def test_an_empty_older_file_is_migrated_and_a_newer_one_refused(tmp_path: Path) -> None:
+    old = tmp_path / "old.sqlite3"
+    sqlite3.connect(old).close()  # version 0, no tables
+    store = JobStore(old)
+    job = store.add_job(FLUX, {"prompt": "p"})
+    assert store.get(job.local_id).prompt == "p"
+    store.close()
+
+    newer = tmp_path / "newer.sqlite3"
+    connection = sqlite3.connect(newer)
+    connection.execute(f"PRAGMA user_version={len(MIGRATIONS) + 1}")
+    connection.close()
+    with pytest.raises(RuntimeError, match="newer krea-tui"):
+        JobStore(newer)
+
+
+def test_jobs_and_timelines_survive_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite3"
+    store = JobStore(path)
+    job = store.add_job(FLUX, {"prompt": "ü ☃", "seed": 3}, batch_id="b1", now=T0)
+    store.set_status(job.local_id, "submitting", T0, submitted_at=T0)
+    store.set_status(job.local_id, "queued", T0, remote_id="r-1")
+    store.close()
+
+    again = JobStore(path)
+    try:
+        (found,) = again.jobs(batch_id="b1")
+        assert found.request == {"prompt": "ü ☃", "seed": 3}
+        assert found.status == "queued" and found.remote_id == "r-1"
+        assert found.submitted_at == T0
+        assert [e.status for e in again.timeline(job.local_id)] == ["held", "submitting", "queued"]
+    finally:
+        again.close()
+
+
+def test_states_passed_unseen_are_recorded_as_skipped_before_the_one_seen(
+    store: JobStore,
+) -> None:
+    job = store.add_job(FLUX, {"prompt": "p"}, now=T0)
+    later = T0 + timedelta(seconds=5)
+    store.set_status(job.local_id, "queued", T0)
+    store.set_status(job.local_id, "completed", later, skipped=("scheduled", "processing"))
+    timeline = [(e.status, e.skipped, e.at) for e in store.timeline(job.local_id)]
+    assert timeline == [
+        ("held", False, T0),
+        ("queued", False, T0),
+        ("scheduled", True, later),
+        ("processing", True, later),
+        ("completed", False, later),
+    ]
+    assert store.get(job.local_id).finished_at == later  # a final state stamps the end
+
+
+def test_find_matches_local_or_remote_id_prefixes_only(store: JobStore) -> None:
+    a = store.add_job(FLUX, {"prompt": "a"})
+    b = store.add_job(FLUX, {"prompt": "b"})
+    store.update(a.local_id, remote_id="abc-123")
+    store.update(b.local_id, remote_id="abd-456")
+    assert [j.local_id for j in store.find("abc")] == [a.local_id]
+    assert {j.local_id for j in store.find("ab")} == {a.local_id, b.local_id}
+    assert [j.local_id for j in store.find(b.local_id[:12])] == [b.local_id]
+    assert store.find("zzz") == []
+    # What a user types is a prefix, not a pattern: SQL wildcards match nothing here.
+    assert store.find("%") == []
+    assert store.find("_") == []
+    assert store.find("ab_") == []
+
+
+def test_held_jobs_leave_in_position_order(store: JobStore) -> None:
+    first = store.add_job(FLUX, {"prompt": "1"})
+    second = store.add_job(FLUX, {"prompt": "2"})
+    assert store.next_held().local_id == first.local_id
+    store.move(second.local_id, first.position - 1)
+    assert store.next_held().local_id == second.local_id
+    store.set_status(second.local_id, "submitting", T0)
+    assert store.next_held().local_id == first.local_id
+
+
+def test_active_remote_is_what_the_server_has_and_has_not_finished(store: JobStore) -> None:
+    states = ["held", "submitting", "unknown", "queued", "sampling", "completed", "weird-new"]
+    jobs = {}
+    for index, status in enumerate(states):
+        job = store.add_job(FLUX, {"prompt": status})
+        store.set_status(job.local_id, status, T0, remote_id=f"r{index}")
+        jobs[status] = job.local_id
+    active = {j.status for j in store.active_remote()}
+    # An unknown new server state keeps a job watched: never stop tracking a paid job.
+    assert active == {"queued", "sampling", "weird-new"}
+    assert store.count_active_remote() == 3
+    assert store.counts()["completed"] == 1
+
+
+def test_remove_takes_timeline_and_files_along(store: JobStore) -> None:
+    job = store.add_job(FLUX, {"prompt": "p"})
+    store.add_file(job.local_id, 0, "https://x/0.png", "/tmp/0.png")
+    assert store.remove([job.local_id]) == 1
+    with pytest.raises(KeyError):
+        store.get(job.local_id)
+    assert store.timeline(job.local_id) == []
+    left = store._db.execute("SELECT COUNT(*) FROM files").fetchone()[0]
+    assert left == 0
+
+
+def test_a_failed_transaction_leaves_nothing_behind(store: JobStore) -> None:
+    with pytest.raises(ZeroDivisionError), store.transaction():
+        store.add_job(FLUX, {"prompt": "half"})
+        _ = 1 / 0
+    assert store.jobs() == []
+
+
+def test_a_remote_id_belongs_to_one_job_only(store: JobStore) -> None:
+    a = store.add_job(FLUX, {"prompt": "a"})
+    b = store.add_job(FLUX, {"prompt": "b"})
+    store.update(a.local_id, remote_id="same")
+    with pytest.raises(sqlite3.IntegrityError):
+        store.update(b.local_id, remote_id="same")
+    assert not store.import_remote(FLUX, "same", "queued", T0)
+    assert store.import_remote(FLUX, "other", "queued", T0)
+    assert store.by_remote_id("other").status == "queued"
+
+
+def test_request_counter_adds_up(store: JobStore) -> None:
+    job = store.add_job(FLUX, {"prompt": "p"})
+    store.count_request(job.local_id)
+    store.count_request(job.local_id, 2)
+    assert store.get(job.local_id).requests == 3
