@@ -24,17 +24,23 @@ EPILOG = """exit codes (headless commands):
   refused, balance exhausted, model retired)             130  interrupted"""
 
 
-def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+def add_common_arguments(parser: argparse.ArgumentParser, *, on_command: bool = False) -> None:
+    """The connection flags. On a subcommand their defaults are suppressed, so that
+    `krea-tui --demo jobs` and `krea-tui jobs --demo` mean the same."""
+    extra = {"default": argparse.SUPPRESS} if on_command else {}
     group = parser.add_argument_group("where and how to connect")
     group.add_argument(
         "--demo",
         action="store_true",
         help="use the built-in simulator: no token, no cost, simulated results",
+        **extra,
     )
-    group.add_argument("--base-url", help="API base URL (default: https://api.krea.ai)")
-    group.add_argument("--config", type=Path, help="config file (default: platform config dir)")
-    group.add_argument("--data-dir", type=Path, help="where the job history lives")
-    group.add_argument("--output-dir", type=Path, help="where results are saved")
+    group.add_argument("--base-url", help="API base URL (default: https://api.krea.ai)", **extra)
+    group.add_argument(
+        "--config", type=Path, help="config file (default: platform config dir)", **extra
+    )
+    group.add_argument("--data-dir", type=Path, help="where the job history lives", **extra)
+    group.add_argument("--output-dir", type=Path, help="where results are saved", **extra)
 
 
 def add_request_arguments(parser: argparse.ArgumentParser) -> None:
@@ -74,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text, description=help_text)
-        add_common_arguments(sub)
+        add_common_arguments(sub, on_command=True)
         return sub
 
     submit = command("submit", "submit jobs and optionally wait for their results")

@@ -148,3 +148,29 @@ async def test_setup_problem_is_shown_not_crashed(
         text = " ".join(str(s.render()) for s in app.screen.query("Static"))
         assert "KREA_API_TOKEN" in text and "--demo" in text
         assert app.is_running
+
+
+async def test_keymap_from_config_rebinds_by_id(
+    tmp_path: Path, static_app: Callable[..., KreaApp]
+) -> None:
+    app = static_app()
+    app.settings.keymap = {"new-job": "a"}
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("n")  # the old key no longer opens the form
+        await pilot.pause()
+        assert not isinstance(app.screen, ComposeScreen)
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(app.screen, ComposeScreen), "the compose form")
+
+
+async def test_help_lists_keys_with_their_ids(static_app: Callable[..., KreaApp]) -> None:
+    app = static_app()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("f1")
+        await pilot.pause()
+        ids = {binding_id for _, _, binding_id in app.screen.rows}  # type: ignore[attr-defined]
+        assert {"new-job", "open-result", "cancel-job", "toggle-queue", "help"} <= ids
+        keys = {binding_id: keys for keys, _, binding_id in app.screen.rows}  # type: ignore[attr-defined]
+        assert keys["new-job"] == "n"

@@ -27,6 +27,10 @@ class HelpScreen(ModalScreen[None]):
     """
     BINDINGS = [Binding("escape,q,f1,question_mark", "close", "Close", id="help-close")]
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[tuple[str, str, str]] = []  # (keys, action, id) as shown
+
     def compose(self) -> ComposeResult:
         with VerticalScroll():
             yield Static(Text(INTRO, style="italic"))
@@ -54,6 +58,7 @@ class HelpScreen(ModalScreen[None]):
                 table.add_row(Text(title, style="bold underline"), "", "")
                 for row in rows:
                     table.add_row(*row)
+                self.rows.extend(rows)
         return table
 
     def action_close(self) -> None:
