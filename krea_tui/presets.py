@@ -71,3 +71,34 @@ def load_presets(path: Path | None = None) -> dict[str, Preset]:
             raise ConfigError(f"{path}: presets.{name}.prompt_template must be a string")
         presets[name] = Preset(name, entry["model"], params, template)
     return presets
+
+
+def preset_table(preset: Preset) -> dict[str, Any]:
+    table: dict[str, Any] = {"model": preset.model}
+    if preset.prompt_template:
+        table["prompt_template"] = preset.prompt_template
+    if preset.params:
+        table["params"] = dict(preset.params)
+    return table
+
+
+def save_preset(preset: Preset, path: Path | None = None) -> Path:
+    """Add or replace one preset, keeping the others; atomic, and a file that does not parse is
+    never overwritten."""
+    import tomli_w
+
+    from krea_tui.core.files import atomic_write
+
+    path = path or default_presets_path()
+    data: dict[str, Any] = {}
+    if path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not valid TOML ({exc}); fix it before saving") from None
+    presets = data.setdefault("presets", {})
+    if not isinstance(presets, dict):
+        raise ConfigError(f"{path}: [presets] must be a table")
+    presets[preset.name] = preset_table(preset)
+    atomic_write(path, tomli_w.dumps(data).encode("utf-8"))
+    return path

@@ -58,6 +58,7 @@ def engine_config(settings: Settings) -> EngineConfig:
         max_interval=settings.max_interval,
         auto_download=settings.auto_download,
         webhook_url=settings.webhook_url,
+        preview_dir=settings.data_dir / ("demo-previews" if settings.demo else "previews"),
     )
 
 

@@ -11,13 +11,14 @@ from pathlib import Path
 
 from krea_tui.core.api import KreaClient
 from krea_tui.core.errors import KreaError
-from krea_tui.core.events import DownloadEvent, EngineEvent
+from krea_tui.core.events import DownloadEvent, EngineEvent, PreviewEvent
 from krea_tui.core.files import atomic_write, free_path, result_path
 from krea_tui.core.metadata import request_document, with_metadata
 from krea_tui.core.store import JobStore, StoredJob, utcnow
 
 log = logging.getLogger(__name__)
 RETRY_DELAYS = (1.0, 3.0, 9.0)
+PREVIEW_MAX_BYTES = 8 * 1024 * 1024
 
 
 class Downloader:
@@ -30,12 +31,14 @@ class Downloader:
         output_dir: Path,
         template: str,
         concurrency: int = 4,
+        preview_dir: Path | None = None,
     ) -> None:
         self._client = client
         self._store = store
         self._publish = publish
         self.output_dir = output_dir
         self.template = template
+        self.preview_dir = preview_dir
         self._pool = asyncio.Semaphore(concurrency)
         self._pending: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -51,6 +54,28 @@ class Downloader:
         task = asyncio.create_task(self._run(local_id), name=f"download {local_id[:8]}")
         self._tasks.add(task)
         task.add_done_callback(self._done)
+
+    def preview_path(self, local_id: str) -> Path | None:
+        return self.preview_dir / f"{local_id}.png" if self.preview_dir else None
+
+    def preview(self, local_id: str, url: str) -> None:
+        """Fetch an in-progress preview (small, best effort: a failure is not worth a word)."""
+        target = self.preview_path(local_id)
+        if target is None:
+            return
+        task = asyncio.create_task(self._save_preview(local_id, url, target), name="preview")
+        self._tasks.add(task)
+        self._idle.clear()
+        task.add_done_callback(self._done)
+
+    async def _save_preview(self, local_id: str, url: str, target: Path) -> None:
+        try:
+            async with self._pool:
+                data = await self._client.fetch(url, max_bytes=PREVIEW_MAX_BYTES)
+            atomic_write(target, data)
+            self._publish(PreviewEvent(self._store.get(local_id), target))
+        except (KreaError, OSError, KeyError) as exc:
+            log.info("preview of %s not saved: %s", local_id[:8], exc)
 
     def is_pending(self, local_id: str) -> bool:
         return local_id in self._pending
@@ -97,6 +122,8 @@ class Downloader:
                     error = f"could not write the file: {exc}"
                     break
                 self._store.add_file(job.local_id, index, url, path)
+                if index == 0 and (preview := self.preview_path(job.local_id)) is not None:
+                    preview.unlink(missing_ok=True)  # the real picture replaces it
                 self._publish(DownloadEvent(self._store.get(job.local_id), index, path))
                 return
         log.warning("download of %s result %d failed: %s", job.short_id, index, error)

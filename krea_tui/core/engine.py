@@ -78,6 +78,7 @@ class EngineConfig:
     download_concurrency: int = 4
     auto_download: bool = True
     webhook_url: str | None = None
+    preview_dir: Path | None = None  # where in-progress previews go; None: not fetched
     seed: int | None = None  # fixes the jitter RNG for tests and benchmarks
 
 
@@ -130,6 +131,7 @@ class JobEngine:
             output_dir=config.output_dir,
             template=config.name_template,
             concurrency=config.download_concurrency,
+            preview_dir=config.preview_dir,
         )
         self._flags = _Flags()
         self._submit_backoff = _Backoff()
@@ -469,6 +471,7 @@ class JobEngine:
             if new == local.status:
                 if remote.urls != local.urls:  # a preview appeared or changed
                     self.store.update(local.local_id, urls=remote.urls, raw=remote.raw)
+                    self._fetch_preview(local.local_id, remote)
                 continue
             if is_backwards(local.status, new):
                 continue
@@ -497,8 +500,15 @@ class JobEngine:
                 finished = True
                 if remote.status is JobStatus.COMPLETED and self.config.auto_download:
                     self.downloads.request(local.local_id)
+            else:
+                self._fetch_preview(local.local_id, remote)
         if finished:
             self._wake_submit.set()
+
+    def _fetch_preview(self, local_id: str, remote: Job) -> None:
+        """The low-resolution picture some models show while they work, for the detail pane."""
+        if remote.status is JobStatus.INTERMEDIATE_COMPLETE and remote.urls:
+            self.downloads.preview(local_id, remote.urls[0])
 
     def _forget_missing(self, missing: Sequence[str]) -> None:
         for remote_id in missing:

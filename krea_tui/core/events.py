@@ -52,6 +52,14 @@ class DownloadEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class PreviewEvent:
+    """An in-progress preview of a job was saved to `path` (outside the output dir)."""
+
+    job: StoredJob
+    path: Path
+
+
+@dataclass(frozen=True, slots=True)
 class NoticeEvent:
     """Something the user should read that is not a status change (e.g. a reconciled job)."""
 
@@ -59,7 +67,7 @@ class NoticeEvent:
     severity: str = "information"
 
 
-EngineEvent = JobEvent | QueueEvent | ConnectionEvent | DownloadEvent | NoticeEvent
+EngineEvent = JobEvent | QueueEvent | ConnectionEvent | DownloadEvent | PreviewEvent | NoticeEvent
 
 
 class Subscription:

@@ -106,6 +106,13 @@ class KreaApp(App[None]):
     @on(RuntimeReady)
     def _on_ready(self) -> None:
         self._main().load()
+        if self.settings.demo:
+            self.notify(
+                "A local simulator answers instead of Krea: pictures are simulated, nothing is "
+                "billed, and demo jobs have a history of their own. Press n for a new job.",
+                title="Demo mode",
+                timeout=8,
+            )
 
     @on(EngineUpdate)
     def _on_update(self, message: EngineUpdate) -> None:

@@ -290,3 +290,28 @@ async def test_a_job_the_server_no_longer_knows_is_looked_up_once_and_marked_unk
         await h.wait_status(ghost.local_id, ["unknown"])
         assert "no longer knows" in (h.job(ghost.local_id).error_message or "")
         assert h.client.request_counts["GET /jobs/{id}"] == 1
+
+
+async def test_in_progress_preview_is_fetched_then_replaced_by_the_result(
+    make_sim, tmp_path: Path
+) -> None:
+    from krea_tui.core.events import PreviewEvent
+    from krea_tui.sim.jobs import PHASES
+
+    sim = make_sim(speed=1.0)
+    # Long enough in intermediate-complete for a 0.05 s watcher to see it and fetch the preview.
+    durations = [0.05 if phase != "intermediate-complete" else 1.0 for phase in PHASES]
+    sim.state.force_outcomes([{"status": "completed", "durations": durations}])
+    previews = tmp_path / "previews"
+    async with running_engine(sim, tmp_path, preview_dir=previews) as h:
+        (job,) = h.engine.enqueue(FLUX, requests_for(1, "preview"))
+        await h.log.wait_for(
+            lambda: any(isinstance(e, PreviewEvent) for e in h.log.events), what="a preview"
+        )
+        event = next(e for e in h.log.events if isinstance(e, PreviewEvent))
+        assert event.path == previews / f"{job.local_id}.png"
+        assert event.path.read_bytes().startswith(b"\x89PNG")
+        await h.wait_settled([job.local_id])
+        await h.engine.downloads.wait_idle()
+        assert h.store.get(job.local_id).files
+        assert not event.path.exists()  # the saved result replaced it

@@ -174,3 +174,40 @@ async def test_help_lists_keys_with_their_ids(static_app: Callable[..., KreaApp]
         assert {"new-job", "open-result", "cancel-job", "toggle-queue", "help"} <= ids
         keys = {binding_id: keys for keys, _, binding_id in app.screen.rows}  # type: ignore[attr-defined]
         assert keys["new-job"] == "n"
+
+
+async def test_save_a_preset_then_load_it_into_a_new_form(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, static_app: Callable[..., KreaApp]
+) -> None:
+    presets_file = tmp_path / "presets.toml"
+    monkeypatch.setattr("krea_tui.presets.default_presets_path", lambda: presets_file)
+    app = static_app()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, ComposeScreen), "the compose form")
+        form = app.screen
+        form.query_one("#field-steps").value = "40"  # type: ignore[attr-defined]
+        form.query_one("#field-width").value = "768"  # type: ignore[attr-defined]
+        await pilot.press("f3")
+        await pilot.pause()
+        await pilot.press(*"portrait", "enter")
+        await until(pilot, presets_file.exists, "presets.toml")
+        text = presets_file.read_text()
+        assert "[presets.portrait]" in text and "steps = 40" in text and "width = 768" in text
+        await pilot.press("escape")  # leave the form
+
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, ComposeScreen), "a fresh form")
+        await pilot.pause()
+        assert app.screen.query_one("#field-steps").value == ""  # type: ignore[attr-defined]
+        await pilot.press("f2")
+        await pilot.pause()
+        await pilot.press("enter")  # the only preset
+        await until(
+            pilot,
+            lambda: app.screen.query_one("#field-steps").value == "40",  # type: ignore[attr-defined]
+            "the preset's values in the form",
+        )
+        bodies, _ = app.screen.requests()  # type: ignore[attr-defined]
+        assert bodies[0]["steps"] == 40 and bodies[0]["width"] == 768

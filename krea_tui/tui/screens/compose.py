@@ -61,6 +61,8 @@ class ComposeScreen(Screen[None]):
         Binding("ctrl+s", "submit", "Submit", priority=True, id="submit-job"),
         Binding("escape", "back", "Back", id="compose-back"),
         Binding("ctrl+r", "random_seed", "New seed", id="random-seed"),
+        Binding("f2", "load_preset", "Load preset", id="load-preset"),
+        Binding("f3", "save_preset", "Save preset", id="save-preset"),
     ]
 
     def __init__(self, *, model: str | None = None, request: Mapping[str, Any] | None = None):
@@ -262,6 +264,74 @@ class ComposeScreen(Screen[None]):
 
     def action_back(self) -> None:
         self.dismiss()
+
+    def action_load_preset(self) -> None:
+        from krea_tui.config import ConfigError
+        from krea_tui.presets import load_presets
+        from krea_tui.tui.screens.presets import LoadPresetModal
+
+        try:
+            presets = load_presets()
+        except ConfigError as exc:
+            self.krea.show_error("Presets cannot be read", str(exc))
+            return
+        self.app.push_screen(LoadPresetModal(presets), self._apply_preset)
+
+    async def _apply_preset(self, preset: Any) -> None:
+        if preset is None:
+            return
+        if preset.model not in self.krea.catalog:
+            self.notify(f"Preset {preset.name}: unknown model {preset.model}", severity="error")
+            return
+        prompt = self.query_one("#prompt", TextArea)
+        if preset.prompt_template and not prompt.text:
+            prompt.text = preset.prompt_template.replace("{prompt}", "")
+        if preset.model != self._model_path:
+            self.query_one("#model", Select).value = preset.model
+            await self._switch_model(preset.model)
+        known = {f.name for f in self.model.fields}
+        form = self.query_one(FieldForm)
+        dropped = []
+        for name, value in preset.params.items():
+            if name == "seed":
+                self.query_one("#seed", Input).value = str(value)
+                self.query_one("#seed-mode", Select).value = "fixed"
+            elif name in known and name != "prompt":
+                form.set_value(name, value)
+            else:
+                dropped.append(name)
+        note = f" (dropped, not in this model: {', '.join(dropped)})" if dropped else ""
+        self.notify(f"Loaded preset {preset.name}{note}", timeout=4)
+        self._check()
+
+    def action_save_preset(self) -> None:
+        from krea_tui.config import ConfigError
+        from krea_tui.presets import load_presets
+        from krea_tui.tui.screens.presets import SavePresetModal
+
+        try:
+            existing = set(load_presets())
+        except ConfigError as exc:
+            self.krea.show_error("Presets cannot be read", str(exc))
+            return
+        self.app.push_screen(SavePresetModal(existing), self._save_preset)
+
+    def _save_preset(self, name: str | None) -> None:
+        from krea_tui.config import ConfigError
+        from krea_tui.presets import Preset, save_preset
+
+        if not name:
+            return
+        body, _ = self._body()
+        body.pop("prompt", None)  # a preset is the settings; the prompt is the job's own
+        if self.query_one("#seed-mode", Select).value != "fixed":
+            body.pop("seed", None)
+        try:
+            path = save_preset(Preset(name, self.model.path, body))
+        except (ConfigError, OSError) as exc:
+            self.krea.show_error("The preset was not saved", str(exc))
+            return
+        self.notify(f"Saved preset {name} to {path}", timeout=4)
 
     def action_random_seed(self) -> None:
         self.query_one("#seed", Input).value = str(random.randrange(2**31 - 1))

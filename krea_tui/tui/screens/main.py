@@ -17,6 +17,7 @@ from krea_tui.core.events import (
     EngineEvent,
     JobEvent,
     NoticeEvent,
+    PreviewEvent,
     QueueEvent,
 )
 from krea_tui.core.store import StoredJob
@@ -140,6 +141,9 @@ class MainScreen(Screen[None]):
                 )
             if table.current_id == job.local_id:
                 self._show_current()
+        elif isinstance(event, PreviewEvent):
+            if table.current_id == event.job.local_id:
+                self._show_current()
         elif isinstance(event, DownloadEvent):
             if table.current_id == event.job.local_id:
                 self._show_current()
@@ -174,7 +178,8 @@ class MainScreen(Screen[None]):
     def _show_current(self) -> None:
         job = self.current_job()
         timeline = self.krea.store.timeline(job.local_id) if job else []
-        self.query_one(JobDetail).show(job, timeline)
+        preview = self.krea.engine.downloads.preview_path(job.local_id) if job else None
+        self.query_one(JobDetail).show(job, timeline, preview=preview)
 
     def current_job(self) -> StoredJob | None:
         if not self.krea.ready:

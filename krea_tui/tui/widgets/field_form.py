@@ -146,5 +146,12 @@ class FieldForm(Vertical):
 
     def set_value(self, name: str, value: Any) -> None:
         widget = self.query_one(f"#field-{name}")
-        if isinstance(widget, Input):
-            widget.value = _number_text(value) if isinstance(value, int | float) else str(value)
+        if isinstance(widget, Select):
+            widget.value = value
+        elif isinstance(widget, Switch):
+            widget.value = bool(value)
+        elif isinstance(value, list | dict):
+            widget.value = json.dumps(value)  # type: ignore[union-attr]
+        elif isinstance(widget, Input):
+            is_number = isinstance(value, int | float) and not isinstance(value, bool)
+            widget.value = _number_text(value) if is_number else str(value)

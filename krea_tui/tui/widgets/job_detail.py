@@ -77,7 +77,10 @@ class JobDetail(VerticalScroll):
         yield Static("", id="detail-params", classes="section")
         yield Static("", id="detail-timeline", classes="section")
 
-    def show(self, job: StoredJob | None, timeline: list[TimelineEntry]) -> None:
+    def show(
+        self, job: StoredJob | None, timeline: list[TimelineEntry], preview: Path | None = None
+    ) -> None:
+        """Show `job`; its saved picture, or else the in-progress `preview` if there is one."""
         if job is None:
             self.query_one("#detail-title", Static).update("No job selected.")
             for part in ("#detail-error", "#detail-params", "#detail-timeline"):
@@ -94,6 +97,8 @@ class JobDetail(VerticalScroll):
         self.query_one("#detail-params", Static).update(parameters_table(job))
         self.query_one("#detail-timeline", Static).update(timeline_table(timeline))
         picture = job.files[0] if job.files else ""
+        if not picture and preview is not None and preview.exists():
+            picture = str(preview)
         key = (job.local_id, job.status, picture)
         if key != self._shown:
             self._shown = key
