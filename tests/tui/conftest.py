@@ -48,6 +48,7 @@ async def settle(pilot: Pilot[None]) -> None:
         if getattr(app, "ready", False) and app.screen_stack[0].loaded:  # type: ignore[attr-defined]
             break
     await wait_for_workers(app)
+    app.clear_notifications()  # toasts time out on a clock; screens are compared without them
     for widget in app.screen.query("Input, TextArea"):
         if isinstance(widget, Input | TextArea):
             widget.cursor_blink = False
