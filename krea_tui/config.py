@@ -182,20 +182,27 @@ def load_settings(
     return replace(Settings(), **values), warnings
 
 
-def save_token(path: Path, token: str) -> None:
-    """Store the token in the config file, keeping every other setting; the file is 0600.
+def read_for_update(path: Path) -> dict[str, Any]:
+    """A TOML file's contents before changing part of it; a missing file is empty. A file that
+    does not parse raises: we never overwrite what we cannot read."""
+    if not path.exists():
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc}); fix it before saving") from None
 
-    A config file that does not parse is left alone (we never overwrite what we cannot read).
-    """
+
+def write_toml(path: Path, data: dict[str, Any], *, mode: int = 0o644) -> None:
     import tomli_w
 
     from krea_tui.core.files import atomic_write
 
-    data: dict[str, Any] = {}
-    if path.exists():
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{path}: not valid TOML ({exc}); fix it before saving") from None
+    atomic_write(path, tomli_w.dumps(data).encode("utf-8"), mode=mode)
+
+
+def save_token(path: Path, token: str) -> None:
+    """Store the token in the config file, keeping every other setting; the file is 0600."""
+    data = read_for_update(path)
     data["token"] = token
-    atomic_write(path, tomli_w.dumps(data).encode("utf-8"), mode=0o600)
+    write_toml(path, data, mode=0o600)

@@ -22,7 +22,7 @@ from typing import Any
 
 import platformdirs
 
-from krea_tui.config import APP_NAME, ConfigError
+from krea_tui.config import APP_NAME, ConfigError, read_for_update, write_toml
 
 
 def default_presets_path() -> Path:
@@ -85,20 +85,11 @@ def preset_table(preset: Preset) -> dict[str, Any]:
 def save_preset(preset: Preset, path: Path | None = None) -> Path:
     """Add or replace one preset, keeping the others; atomic, and a file that does not parse is
     never overwritten."""
-    import tomli_w
-
-    from krea_tui.core.files import atomic_write
-
     path = path or default_presets_path()
-    data: dict[str, Any] = {}
-    if path.exists():
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{path}: not valid TOML ({exc}); fix it before saving") from None
+    data = read_for_update(path)
     presets = data.setdefault("presets", {})
     if not isinstance(presets, dict):
         raise ConfigError(f"{path}: [presets] must be a table")
     presets[preset.name] = preset_table(preset)
-    atomic_write(path, tomli_w.dumps(data).encode("utf-8"))
+    write_toml(path, data)
     return path

@@ -190,18 +190,8 @@ class KreaClient:
         tmp = Path(tmp_name)
         try:
             with os.fdopen(fd, "wb") as out:
-                async with self._stream("GET", url, route="GET result") as response:
-                    if response.status_code >= 400:
-                        body = (await response.aread()).decode("utf-8", "replace")
-                        raise self._error(response.status_code, body, response.headers)
-                    written = 0
-                    async for chunk in response.aiter_bytes():
-                        written += len(chunk)
-                        if written > max_bytes:
-                            raise UnexpectedResponseError(
-                                f"result file is larger than {max_bytes} bytes", status=200
-                            )
-                        out.write(chunk)
+                async for chunk in self._result_chunks(url, max_bytes):
+                    out.write(chunk)
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(tmp, dest)
@@ -212,11 +202,14 @@ class KreaClient:
 
     async def fetch(self, url: str, *, max_bytes: int = MAX_DOWNLOAD_BYTES) -> bytes:
         """A result file's bytes in memory (images are small; the engine adds metadata first)."""
+        return b"".join([chunk async for chunk in self._result_chunks(url, max_bytes)])
+
+    async def _result_chunks(self, url: str, max_bytes: int) -> AsyncIterator[bytes]:
+        """The body of a result URL, refusing to read past `max_bytes`."""
         async with self._stream("GET", url, route="GET result") as response:
             if response.status_code >= 400:
                 body = (await response.aread()).decode("utf-8", "replace")
                 raise self._error(response.status_code, body, response.headers)
-            parts: list[bytes] = []
             size = 0
             async for chunk in response.aiter_bytes():
                 size += len(chunk)
@@ -224,8 +217,7 @@ class KreaClient:
                     raise UnexpectedResponseError(
                         f"result file is larger than {max_bytes} bytes", status=200
                     )
-                parts.append(chunk)
-        return b"".join(parts)
+                yield chunk
 
     # -- plumbing ----------------------------------------------------------------------------
 

@@ -12,20 +12,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from krea_tui.core.catalog import Catalog, ModelInfo
+from krea_tui.sim.jobs import STATUSES
 
 ALIAS_SUNSET = "2026-06-19"
 ALIAS_MIGRATION_URL = "https://docs.krea.ai/developers/deprecations#public-api-snake-case-fields"
-STATUSES = [
-    "backlogged",
-    "queued",
-    "scheduled",
-    "processing",
-    "sampling",
-    "intermediate-complete",
-    "completed",
-    "failed",
-    "cancelled",
-]
 
 _ERROR = {
     "type": "object",
@@ -36,7 +26,7 @@ _JOB = {
     "type": "object",
     "properties": {
         "job_id": {"type": "string", "format": "uuid"},
-        "status": {"type": "string", "enum": STATUSES},
+        "status": {"type": "string", "enum": list(STATUSES)},
         "type": {"type": "string"},
         "created_at": {"type": "string", "format": "date-time"},
         "completed_at": {"type": ["string", "null"], "format": "date-time"},
@@ -164,7 +154,7 @@ def _job_paths() -> dict[str, Any]:
             "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
         },
         {"in": "query", "name": "types", "schema": {"type": "string"}},
-        {"in": "query", "name": "status", "schema": {"type": "string", "enum": STATUSES}},
+        {"in": "query", "name": "status", "schema": {"type": "string", "enum": list(STATUSES)}},
     ]
     page = {
         "type": "object",
