@@ -110,6 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "wait":
             sub.add_argument("--timeout", type=float, help="give up after this many seconds")
 
+    imports = command("import", "bring jobs this token created elsewhere into the history")
+    imports.add_argument("--limit", type=int, default=1000, help="newest N jobs (default 1000)")
+    imports.add_argument("--json", action="store_true", help="one JSON record per job")
+
     sim = commands.add_parser(
         "sim",
         help="run a local simulator of the Krea API (no token, no cost)",

@@ -23,6 +23,8 @@ ENV_CONFIG = "KREA_TUI_CONFIG"
 ENV_DATA_DIR = "KREA_TUI_DATA_DIR"
 ENV_OUTPUT_DIR = "KREA_TUI_OUTPUT_DIR"
 ENV_BASE_URL = "KREA_API_BASE_URL"
+# Loopback: a public webhook_url reaches it through the user's own tunnel or reverse proxy.
+DEFAULT_WEBHOOK_LISTEN = "127.0.0.1:8788"
 
 
 class ConfigError(Exception):
@@ -53,8 +55,11 @@ class Settings:
     max_posts: int = 4
     min_interval: float = 2.0
     max_interval: float = 5.0
+    request_budget: float = 10.0  # API requests per second at most, on average
     auto_download: bool = True
     webhook_url: str | None = None
+    # host:port the webhook receiver listens on; None with webhook_url set: DEFAULT_WEBHOOK_LISTEN
+    webhook_listen: str | None = None
     image_protocol: str = "auto"  # auto | kitty | sixel | halfcell
     keymap: dict[str, str] = field(default_factory=dict)  # binding id -> keys
     demo: bool = False
@@ -101,8 +106,10 @@ _FILE_KEYS = {
     "max_posts": int,
     "min_interval": float,
     "max_interval": float,
+    "request_budget": float,
     "auto_download": bool,
     "webhook_url": str,
+    "webhook_listen": str,
     "image_protocol": str,
     "keymap": dict,
 }

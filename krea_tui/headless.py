@@ -334,6 +334,14 @@ async def cmd_download(runtime: Runtime, args: argparse.Namespace) -> int:
     return EXIT_OK if all(len(j.files) >= len(j.urls) for j in final) else EXIT_JOBS_FAILED
 
 
+async def cmd_import(runtime: Runtime, args: argparse.Namespace) -> int:
+    imported = await runtime.engine.import_remote(limit=args.limit)
+    print_jobs(imported, as_json=args.json)
+    if not args.json:
+        print(f"imported {len(imported)} job(s)", file=sys.stderr)
+    return EXIT_OK
+
+
 async def cmd_cancel(runtime: Runtime, args: argparse.Namespace) -> int:
     code = EXIT_OK
     for job in resolve_ids(runtime, args.ids):
@@ -350,6 +358,7 @@ COMMANDS = {
     "wait": cmd_wait,
     "download": cmd_download,
     "cancel": cmd_cancel,
+    "import": cmd_import,
 }
 
 

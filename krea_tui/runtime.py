@@ -9,13 +9,17 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
-from krea_tui.config import Settings
-from krea_tui.core.api import KreaClient
+from krea_tui.config import DEFAULT_WEBHOOK_LISTEN, Settings
+from krea_tui.core.api import KreaClient, RequestBudget
 from krea_tui.core.catalog import Catalog, load_catalog, refresh_catalog
 from krea_tui.core.engine import EngineConfig, JobEngine
 from krea_tui.core.store import JobStore
+
+if TYPE_CHECKING:
+    from krea_tui.core.webhooks import WebhookReceiver
 
 log = logging.getLogger(__name__)
 ENV_DEMO_SPEED = "KREA_TUI_DEMO_SPEED"
@@ -33,6 +37,7 @@ class Runtime:
     engine: JobEngine
     catalog: Catalog
     sim: Any = None  # RunningSim in demo mode
+    webhooks: WebhookReceiver | None = None  # serving while the engine runs, if configured
 
     @property
     def demo(self) -> bool:
@@ -62,6 +67,40 @@ def engine_config(settings: Settings) -> EngineConfig:
     )
 
 
+def parse_listen(address: str) -> tuple[str, int]:
+    """An address like "127.0.0.1:8788" or "[::1]:8788" as (host, port)."""
+    host, sep, port = address.strip().rpartition(":")
+    bracketed = host.startswith("[") and host.endswith("]")
+    host = host[1:-1] if bracketed else host
+    if not sep or not host or (":" in host and not bracketed) or not port.isdigit():
+        raise SetupError(
+            f"webhook_listen {address!r} is not host:port (an IPv6 address goes in brackets)"
+        )
+    if int(port) > 65535:
+        raise SetupError(f"webhook_listen {address!r}: port {port} is out of range")
+    return host, int(port)
+
+
+async def start_webhooks(settings: Settings, engine: JobEngine) -> WebhookReceiver:
+    """The receiver for `settings.webhook_url`, serving on `webhook_listen` (loopback unless
+    told otherwise) at the URL's own path, as a tunnel or reverse proxy passes it on."""
+    # Imported here: without webhooks nobody pays for Starlette and uvicorn.
+    from krea_tui.core.webhooks import WebhookReceiver
+
+    address = settings.webhook_listen or DEFAULT_WEBHOOK_LISTEN
+    host, port = parse_listen(address)
+    path = urlsplit(settings.webhook_url or "").path or "/"
+    receiver = WebhookReceiver(engine, host=host, port=port, path=path)
+    try:
+        await receiver.start()
+    except OSError as exc:
+        raise SetupError(
+            f"cannot listen for webhooks on {address}: {exc.strerror or exc}; "
+            "set webhook_listen to a free host:port, or unset webhook_url"
+        ) from None
+    return receiver
+
+
 @contextlib.asynccontextmanager
 async def open_runtime(settings: Settings, *, start_engine: bool = True) -> AsyncIterator[Runtime]:
     """Everything wired together; the engine runs (and the demo simulator serves) inside."""
@@ -82,18 +121,25 @@ async def open_runtime(settings: Settings, *, start_engine: bool = True) -> Asyn
             raise SetupError(f"cannot open the history at {settings.history_path}: {exc}") from None
         cache_dir = settings.data_dir / ("demo-cache" if settings.demo else "cache")
         catalog = load_catalog(cache_dir)
-        client = KreaClient(token, base_url=settings.base_url)
+        budget = RequestBudget(
+            settings.request_budget, burst=max(1, int(settings.request_budget * 2))
+        )
+        client = KreaClient(token, base_url=settings.base_url, budget=budget)
         engine = JobEngine(client, store, engine_config(settings))
         runtime = Runtime(settings, client, store, engine, catalog, sim)
         refresh = asyncio.create_task(refresh_catalog(client.get_openapi, cache_dir))
         try:
             if start_engine:
                 await engine.start()
+                if settings.webhook_url:
+                    runtime.webhooks = await start_webhooks(settings, engine)
             yield runtime
         finally:
             refresh.cancel()
             with contextlib.suppress(BaseException):
                 await refresh
+            if runtime.webhooks is not None:
+                await runtime.webhooks.stop()  # no delivery may reach a stopped engine
             if start_engine:
                 await engine.stop()
             await client.aclose()

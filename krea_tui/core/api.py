@@ -7,11 +7,13 @@ result files live on a CDN, and a token must never travel to a host that is not 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import tempfile
+import time
 from collections import Counter
-from collections.abc import AsyncIterator, Generator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -68,6 +70,44 @@ class _OriginBearerAuth(httpx.Auth):
         return "_OriginBearerAuth(token=[redacted])"
 
 
+class RequestBudget:
+    """A token bucket shared by every API call of one client: at most `rate` requests a second
+    on average, `burst` at once. It keeps hundreds of tracked jobs, retries and user actions
+    together inside what a polite client sends."""
+
+    def __init__(
+        self,
+        rate: float,
+        burst: int,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        if rate <= 0 or burst < 1:
+            raise ValueError("the request budget needs rate > 0 and burst >= 1")
+        self.rate = rate
+        self.burst = burst
+        self._clock = clock
+        self._sleep = sleep
+        self._tokens = float(burst)
+        self._last = clock()
+        self._lock = asyncio.Lock()
+        self.waited = 0.0  # seconds spent waiting, for reports
+
+    async def take(self) -> None:
+        async with self._lock:
+            now = self._clock()
+            self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
+            self._last = now
+            if self._tokens < 1:
+                wait = (1 - self._tokens) / self.rate
+                self.waited += wait
+                await self._sleep(wait)
+                self._tokens = 1.0
+                self._last = self._clock()
+            self._tokens -= 1
+
+
 class KreaClient:
     """Async client for the Krea REST API. Use as `async with KreaClient(token) as client:`."""
 
@@ -79,6 +119,7 @@ class KreaClient:
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         transport: httpx.AsyncBaseTransport | None = None,
         max_connections: int | None = None,
+        budget: RequestBudget | None = None,
     ) -> None:
         if not token:
             raise ValueError("an API token is required")
@@ -102,6 +143,7 @@ class KreaClient:
         )
         # Requests sent, by "METHOD /route": the engine and the benchmarks read this.
         self.request_counts: Counter[str] = Counter()
+        self.budget = budget
 
     def __repr__(self) -> str:
         return f"KreaClient(base_url={self.base_url!r})"
@@ -241,6 +283,8 @@ class KreaClient:
         return TransportError(message, request_sent=sent)
 
     async def _json(self, method: str, url: str, *, route: str, **kwargs: Any) -> Any:
+        if self.budget is not None:
+            await self.budget.take()
         self.request_counts[route] += 1
         try:
             response = await self._http.request(method, url, **kwargs)

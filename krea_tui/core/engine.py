@@ -79,6 +79,7 @@ class EngineConfig:
     auto_download: bool = True
     webhook_url: str | None = None
     preview_dir: Path | None = None  # where in-progress previews go; None: not fetched
+    webhook_poll_interval: float = 30.0  # polling with webhooks on: only a safety net
     seed: int | None = None  # fixes the jitter RNG for tests and benchmarks
 
 
@@ -309,6 +310,28 @@ class JobEngine:
             self._apply({job.remote_id: await self.client.get_job(job.remote_id)})
         return CancelResult(True, "cancelled")
 
+    async def import_remote(self, *, limit: int = 1000) -> list[StoredJob]:
+        """Bring jobs this token created elsewhere (the web app, another machine) into the
+        history, newest first, up to `limit`; unfinished ones are then tracked like ours."""
+        imported: list[StoredJob] = []
+        cursor: str | None = None
+        seen = 0
+        while seen < limit:
+            page, cursor = await self.client.list_jobs(limit=min(1000, limit - seen), cursor=cursor)
+            seen += len(page)
+            for remote in page:
+                job = self.store.import_remote(f"imported:{remote.type or 'job'}", remote)
+                if job is not None:
+                    imported.append(job)
+            if not cursor or not page:
+                break
+        for job in imported:
+            self._publish(JobEvent(job, None, job.status))
+            if job.status == JobStatus.COMPLETED and self.config.auto_download:
+                self.downloads.request(job.local_id)
+        self._wake_watch.set()
+        return imported
+
     def remove(self, local_ids: Sequence[str]) -> int:
         """Forget jobs from the history (files on disk stay)."""
         return self.store.remove(local_ids)
@@ -458,7 +481,19 @@ class JobEngine:
                 self._watch_backoff.ok()
                 self._connection("ok")
                 delay = self.tracker.interval(self.store.active_remote(), utcnow())
+                if self.config.webhook_url:
+                    # Webhooks bring terminal states; polling stays only as a safety net.
+                    delay = max(delay, self.config.webhook_poll_interval)
             await asyncio.sleep(delay)
+
+    def receive(self, remote: Job) -> bool:
+        """A job pushed to us (a webhook delivery). Only jobs we track are taken, and a repeat
+        delivery changes nothing: the store already has that status. True if it was ours."""
+        local = self.store.by_remote_id(remote.job_id)
+        if local is None:
+            return False
+        self._apply({remote.job_id: remote})
+        return True
 
     def _apply(self, seen: Mapping[str, Job]) -> None:
         """Record what the server says about each job; publish only real forward changes."""

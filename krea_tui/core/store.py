@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from krea_tui.core.models import Job
 from krea_tui.core.status import LocalStatus, is_active_remote, is_final
 
 MIGRATIONS: tuple[str, ...] = (
@@ -211,13 +212,25 @@ class JobStore:
             self._add_timeline(local_id, str(status), now, skipped=False)
         return self.get(local_id)
 
-    def import_remote(self, model: str, remote_id: str, status: str, created: datetime) -> bool:
-        """Adopt a job created elsewhere with the same token; False if it is known already."""
-        if self.by_remote_id(remote_id) is not None:
-            return False
-        job = self.add_job(model, {}, status=status, now=created)
-        self.update(job.local_id, remote_id=remote_id, remote_created_at=created)
-        return True
+    def import_remote(self, model: str, remote: Job) -> StoredJob | None:
+        """Adopt a job created elsewhere with the same token; None if it is known already.
+        Its request is unknown (the API does not return it), so the history says so."""
+        if self.by_remote_id(remote.job_id) is not None:
+            return None
+        created = remote.created_at or utcnow()
+        with self.transaction():
+            job = self.add_job(model, {}, status=remote.status_text, now=created)
+            self.update(
+                job.local_id,
+                remote_id=remote.job_id,
+                remote_created_at=created,
+                urls=remote.urls,
+                error_code=remote.error_code,
+                error_message=remote.error_message,
+                raw=remote.raw,
+                finished_at=remote.completed_at if remote.is_terminal else None,
+            )
+        return self.get(job.local_id)
 
     def update(self, local_id: str, **changes: Any) -> None:
         """Set columns of one job. Values of datetime/tuple/dict types are encoded here."""

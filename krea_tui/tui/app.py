@@ -150,6 +150,9 @@ class KreaApp(App[None]):
             return
         from krea_tui.tui.screens.compose import ComposeScreen
 
+        if model is not None and model not in self.catalog:
+            self.notify(f"{model} is not in the model catalogue; using the default", timeout=4)
+            model, request = None, None
         self.push_screen(ComposeScreen(model=model, request=request))
 
     def open_viewer(self, local_id: str) -> None:
@@ -170,6 +173,12 @@ class KreaApp(App[None]):
     def rerun(self, job: StoredJob, *, new_seed: bool) -> None:
         from krea_tui.core.batch import with_seeds
 
+        if job.model not in self.catalog or not job.request:
+            self.notify(
+                f"{job.short_id} was imported from the server; its request is not known here",
+                severity="warning",
+            )
+            return
         body = dict(job.request)
         if new_seed:
             body.pop("seed", None)
@@ -199,6 +208,21 @@ class KreaApp(App[None]):
 
         noun = "this job" if len(jobs) == 1 else f"these {len(jobs)} jobs"
         await self.push_screen(ConfirmModal(f"Cancel {noun}?", "Cancel job", "Keep"), go)
+
+    @work(group="import", exclusive=True, exit_on_error=False)
+    async def import_from_server(self) -> None:
+        """Jobs this token made elsewhere join the table (they arrive as engine events)."""
+        from krea_tui.core.errors import KreaError
+
+        if not self.ready:
+            return
+        self.notify("Importing jobs from the server…", timeout=2)
+        try:
+            imported = await self.engine.import_remote()
+        except KreaError as exc:
+            self.notify(f"Import failed: {exc.message}", severity="error", timeout=8)
+            return
+        self.notify(f"Imported {len(imported)} job(s) made elsewhere", timeout=4)
 
     def action_help(self) -> None:
         from krea_tui.tui.screens.help import HelpScreen

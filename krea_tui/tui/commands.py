@@ -33,6 +33,11 @@ class KreaCommands(Provider):
                 run("toggle_queue"),
             ),
             ("view: toggle detail pane", "Show or hide the detail pane (d)", run("toggle_detail")),
+            (
+                "history: import from the server",
+                "Jobs this token created elsewhere join the history",
+                app.import_from_server,
+            ),
             ("help: keys", "Every key binding (F1, ?)", app.action_help),
         ]
 

@@ -318,3 +318,26 @@ def test_progress_goes_to_stderr_only_on_a_terminal(
     assert done.returncode == 0
     assert "2/2" in progress.decode()
     assert len([json.loads(line) for line in done.stdout.splitlines()]) == 2
+
+
+def test_import_brings_in_jobs_made_elsewhere_once(
+    cli_env: dict[str, str], sim: RunningSim
+) -> None:
+    for n in range(2):
+        made = krea(
+            cli_env,
+            "submit",
+            "--json",
+            f"made elsewhere {n}",
+            **against(sim),
+            KREA_TUI_DATA_DIR=str(Path(cli_env["KREA_TUI_DATA_DIR"]) / "other"),
+        )
+        assert made.code == 0, made.err
+    first = krea(cli_env, "import", "--json", **against(sim))
+    assert first.code == 0, first.err
+    assert len(first.records) == 2
+    assert all(r["model"].startswith("imported:") for r in first.records)
+    again = krea(cli_env, "import", "--json", **against(sim))
+    assert again.code == 0 and again.records == []
+    listed = krea(cli_env, "jobs", "--json", **against(sim))
+    assert {r["id"] for r in listed.records} == {r["id"] for r in first.records}

@@ -315,3 +315,22 @@ async def test_in_progress_preview_is_fetched_then_replaced_by_the_result(
         await h.engine.downloads.wait_idle()
         assert h.store.get(job.local_id).files
         assert not event.path.exists()  # the saved result replaced it
+
+
+async def test_jobs_made_elsewhere_with_the_same_token_are_imported_and_tracked(
+    make_sim, tmp_path: Path
+) -> None:
+    sim = make_sim()
+    async with KreaClient(TOKEN_A, base_url=sim.base_url) as other_machine:
+        made = [await other_machine.generate(FLUX, {"prompt": f"elsewhere {i}"}) for i in range(3)]
+    async with running_engine(sim, tmp_path) as h:
+        imported = await h.engine.import_remote()
+        assert {j.remote_id for j in imported} == {job.job_id for job in made}
+        assert await h.engine.import_remote() == []  # a second import adds nothing
+        ids = [j.local_id for j in imported]
+        await h.wait_settled(ids)
+        await h.engine.downloads.wait_idle()
+        for local_id in ids:
+            job = h.store.get(local_id)
+            assert job.status == "completed" and job.files
+            assert job.model.startswith("imported:")

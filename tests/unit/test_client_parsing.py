@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -359,3 +360,37 @@ async def test_failed_download_leaves_no_file(tmp_path: Path) -> None:
 def test_empty_token_is_refused() -> None:
     with pytest.raises(ValueError):
         KreaClient("")
+
+
+async def test_request_budget_spaces_requests_beyond_the_burst() -> None:
+    from krea_tui.core.api import RequestBudget
+
+    now = [0.0]
+
+    async def fake_sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    budget = RequestBudget(rate=5.0, burst=2, clock=lambda: now[0], sleep=fake_sleep)
+    seen: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(now[0])
+        return httpx.Response(200, json=PENDING)
+
+    async with KreaClient(
+        TOKEN, base_url=BASE, transport=httpx.MockTransport(handler), budget=budget
+    ) as client:
+        for _ in range(6):
+            await client.get_job("j-1")
+    # Two at once, then one every 1/5 s: the sixth request goes out 0.8 s after the first.
+    assert seen[:2] == [0.0, 0.0]
+    assert seen[-1] == pytest.approx(0.8)
+    assert all(b - a == pytest.approx(0.2) for a, b in itertools.pairwise(seen[1:]))
+    assert budget.waited == pytest.approx(0.8)
+
+
+def test_request_budget_refuses_nonsense() -> None:
+    from krea_tui.core.api import RequestBudget
+
+    with pytest.raises(ValueError):
+        RequestBudget(rate=0, burst=1)

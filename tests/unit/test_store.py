@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from krea_tui.core.models import Job
 from krea_tui.core.store import MIGRATIONS, JobStore
 
 FLUX = "bfl/flux-1-dev"
@@ -150,9 +151,12 @@ def test_a_remote_id_belongs_to_one_job_only(store: JobStore) -> None:
     store.update(a.local_id, remote_id="same")
     with pytest.raises(sqlite3.IntegrityError):
         store.update(b.local_id, remote_id="same")
-    assert not store.import_remote(FLUX, "same", "queued", T0)
-    assert store.import_remote(FLUX, "other", "queued", T0)
+    queued = {"status": "queued", "created_at": T0.isoformat(), "result": None}
+    assert store.import_remote(FLUX, Job.from_api({"job_id": "same", **queued})) is None
+    imported = store.import_remote(FLUX, Job.from_api({"job_id": "other", **queued}))
+    assert imported is not None and imported.request == {}
     assert store.by_remote_id("other").status == "queued"
+    assert store.by_remote_id("other").remote_created_at == T0
 
 
 def test_request_counter_adds_up(store: JobStore) -> None:
