@@ -107,7 +107,8 @@ async def open_runtime(settings: Settings, *, start_engine: bool = True) -> Asyn
     sim = None
     if settings.demo:
         sim = start_demo_simulator()
-        settings = replace(settings, base_url=sim.base_url, token=sim.token)
+        # The simulator must not POST to a real public webhook URL of the user's.
+        settings = replace(settings, base_url=sim.base_url, token=sim.token, webhook_url=None)
     try:
         token = settings.resolve_token()
         if not token:

@@ -106,6 +106,7 @@ class WebhookReceiver:
         self.headers: list[dict[str, str]] = []
         self._arrived = asyncio.Condition()
         self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
         self.url = ""
 
     async def start(self) -> None:
@@ -116,9 +117,14 @@ class WebhookReceiver:
     async def stop(self) -> None:
         if self._server is not None:
             self._server.close()
-            await self._server.wait_closed()
+            # Since Python 3.12 wait_closed() waits for every connection, and the simulator's
+            # client keeps its connection alive: close them ourselves.
+            for writer in list(self._writers):
+                writer.close()
+            await asyncio.wait_for(self._server.wait_closed(), 5)
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.add(writer)
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -146,6 +152,7 @@ class WebhookReceiver:
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
+            self._writers.discard(writer)
             writer.close()
 
     async def wait_for(self, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:

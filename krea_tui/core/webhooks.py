@@ -192,7 +192,7 @@ class WebhookReceiver:
             return JSONResponse({"error": "timeout"}, status_code=408)
         try:
             job = Job.from_api(json.loads(body))
-        except (ValueError, UnicodeDecodeError):  # JSONDecodeError is a ValueError
+        except (ValueError, RecursionError):  # bad JSON or encoding, no job id, absurd nesting
             log.info("webhook refused: not a job object")
             return JSONResponse({"error": "bad request"}, status_code=400)
         job_id, status = _loggable(job.job_id), _loggable(job.status_text, 24)

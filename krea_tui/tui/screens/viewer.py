@@ -100,7 +100,8 @@ class ResultViewer(Screen[None]):
     def on_mount(self) -> None:
         if self.size.width < 100:
             self.add_class("-narrow")
-        self._show()
+        # After the first layout, so the picture box has its real size.
+        self.call_after_refresh(self._show)
 
     def on_resize(self) -> None:
         self._show()
@@ -133,9 +134,13 @@ class ResultViewer(Screen[None]):
         else:
             box = (cells[0] * CELL_PX[0], cells[1] * CELL_PX[1])
         image = SCALED.load(path, *box)
-        self.app.call_from_thread(self._place, image, cells)
+        self.app.call_from_thread(self._place, image, (width_px, height_px))
 
-    def _place(self, image: Any, cells: tuple[int, int]) -> None:
+    def _place(self, image: Any, original: tuple[int, int]) -> None:
+        # Sized from the box as it is now, not as it was when decoding started: the first
+        # layout may have settled meanwhile.
+        box = self.query_one("#picture-box")
+        cells = fit_cells(*original, box.size.width or 40, box.size.height or 20)
         picture = self.query_one("#picture")
         picture.styles.width = cells[0]
         picture.styles.height = cells[1]
