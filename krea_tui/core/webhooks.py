@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import json
 import logging
 import re
@@ -22,38 +21,13 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from krea_tui.core.engine import JobEngine
+from krea_tui.core.listen import bind_tcp, url_host
 from krea_tui.core.models import Job
 
 log = logging.getLogger(__name__)
 
 READ_TIMEOUT = 10.0  # a body trickled in slower than this is dropped (slowloris)
 MAX_CONNECTIONS = 32  # beyond this uvicorn answers 503 rather than piling up
-
-
-def url_host(host: str) -> str:
-    """The host as it goes in a URL a client can use (wildcards become loopback)."""
-    if host in ("0.0.0.0", ""):
-        return "127.0.0.1"
-    if host == "::":
-        return "[::1]"
-    with contextlib.suppress(ValueError):
-        if ipaddress.ip_address(host).version == 6:
-            return f"[{host}]"
-    return host
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # proto must be explicit: asyncio only sets TCP_NODELAY on accepted sockets whose proto is
-    # IPPROTO_TCP, and without it every answer waits ~40 ms for a delayed ACK.
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError:
-        sock.close()
-        raise
-    return sock
 
 
 def _loggable(value: object, size: int = 12) -> str:
@@ -131,7 +105,7 @@ class WebhookReceiver:
 
     async def start(self) -> None:
         """Bind (OSError if the address is taken or not ours) and serve until `stop()`."""
-        sock = _bind(self.host, self.port)
+        sock = bind_tcp(self.host, self.port)
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(
             self.app,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import socket
 import sys
 import threading
@@ -15,41 +14,12 @@ from typing import Any, TextIO
 import uvicorn
 
 from krea_tui.core.catalog import Catalog
+from krea_tui.core.listen import bind_tcp, url_host
 from krea_tui.sim.app import Simulator
 from krea_tui.sim.config import SimConfig
 from krea_tui.sim.state import Clock, SimState
 
 STARTUP_TIMEOUT = 10.0
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    """Bind before uvicorn starts, so port 0 resolves to a known port up front."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # proto must be explicit: asyncio only sets TCP_NODELAY on accepted sockets whose proto is
-    # IPPROTO_TCP, and without it every answer waits ~40 ms for a delayed ACK.
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError:
-        sock.close()
-        raise
-    sock.set_inheritable(True)
-    return sock
-
-
-def url_host(host: str) -> str:
-    """The host as it goes in a URL a client can use (wildcards become loopback)."""
-    if host in ("0.0.0.0", ""):
-        return "127.0.0.1"
-    if host == "::":
-        return "[::1]"
-    try:
-        if ipaddress.ip_address(host).version == 6:
-            return f"[{host}]"
-    except ValueError:
-        pass
-    return host
 
 
 class _Server(uvicorn.Server):
@@ -157,7 +127,7 @@ def start_sim_thread(
     """
     config = config or SimConfig(port=0)
     sim = Simulator(config, clock=clock, catalog=catalog)
-    sock = _bind(config.host, config.port)
+    sock = bind_tcp(config.host, config.port)
     port = sock.getsockname()[1]
     server = _Server(_uvicorn_config(sim, configure_logging=False))
     failure: list[BaseException] = []
@@ -199,7 +169,7 @@ async def serve(
     """Serve in the foreground until Ctrl-C / SIGTERM. Prints the startup lines to `out`."""
     out = out or sys.stdout
     sim = Simulator(config, catalog=catalog)
-    sock = _bind(config.host, config.port)
+    sock = bind_tcp(config.host, config.port)
     port = sock.getsockname()[1]
     server = _Server(_uvicorn_config(sim, configure_logging=True))
 
