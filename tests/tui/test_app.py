@@ -162,6 +162,10 @@ async def test_keymap_from_config_rebinds_by_id(
         assert not isinstance(app.screen, ComposeScreen)
         await pilot.press("a")
         await until(pilot, lambda: isinstance(app.screen, ComposeScreen), "the compose form")
+        await pilot.press("escape", "f1")
+        await pilot.pause()
+        keys = {binding_id: k for k, _, binding_id in app.screen.rows}  # type: ignore[attr-defined]
+        assert keys["new-job"] == "a"  # help shows the keys as the user rebound them
 
 
 async def test_help_lists_keys_with_their_ids(static_app: Callable[..., KreaApp]) -> None:

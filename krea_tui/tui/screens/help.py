@@ -42,6 +42,7 @@ class HelpScreen(ModalScreen[None]):
         table.add_column("Action", ratio=3)
         table.add_column("Id (for the keymap)", style="dim", no_wrap=True, ratio=3)
         seen: set[str] = set()
+        keymap: dict[str, str] = dict(getattr(getattr(self.app, "settings", None), "keymap", {}))
         below = self.app.screen_stack[-2] if len(self.app.screen_stack) > 1 else self.app.screen
         sources = [("Screen", below), ("Table", below.focused), ("App", self.app)]
         for title, node in sources:
@@ -52,7 +53,14 @@ class HelpScreen(ModalScreen[None]):
                 if not isinstance(binding, Binding) or binding.id in seen:
                     continue
                 seen.add(binding.id or binding.key)
-                keys = self.app.get_key_display(binding) if binding.key else ""
+                # The user's [keymap] wins over the defaults written in the code.
+                rebound = keymap.get(binding.id or "")
+                if rebound:
+                    binding = Binding(rebound, binding.action, binding.description, id=binding.id)
+                keys = ", ".join(
+                    self.app.get_key_display(Binding(key.strip(), binding.action))
+                    for key in binding.key.split(",")
+                )
                 rows.append((keys, binding.description or binding.action, binding.id or ""))
             if rows:
                 table.add_row(Text(title, style="bold underline"), "", "")
