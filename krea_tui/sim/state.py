@@ -223,24 +223,29 @@ class SimState:
         if mode == "exhausted" or (self.balance_usd is not None and self.balance_usd <= 0):
             raise PaymentRequired("Insufficient API balance: top up at krea.ai/app/api.")
 
+    def _current(self, job_id: str) -> tuple[Any, float] | None:
+        """(job, now) after bringing every job up to now; call with the lock held."""
+        now = self.clock()
+        self._advance(now)
+        job = self._jobs.get(job_id)
+        return None if job is None else (job, now)
+
     def job_request(self, job_id: str) -> tuple[JobRequest, str] | None:
         """The request behind a job and its current status: what the result files need."""
         with self._lock:
-            now = self.clock()
-            self._advance(now)
-            job = self._jobs.get(job_id)
-            if job is None:
+            found = self._current(job_id)
+            if found is None:
                 return None
+            job, now = found
             return job.request, job.status_at(now)
 
     def timeline(self, job_id: str) -> dict[str, Any] | None:
         """Exact time of every transition so far: what the benchmark compares polls against."""
         with self._lock:
-            now = self.clock()
-            self._advance(now)
-            job = self._jobs.get(job_id)
-            if job is None:
+            found = self._current(job_id)
+            if found is None:
                 return None
+            job, now = found
             events = [
                 {"status": status, "at": iso_seconds(at), "t": at, "offset": at - job.created}
                 for status, at in job.transitions(now)

@@ -18,23 +18,14 @@ from krea_tui.core.api import KreaClient
 from krea_tui.core.engine import EngineConfig, JobEngine
 from krea_tui.core.events import DownloadEvent, EngineEvent, JobEvent, QueueEvent
 from krea_tui.core.metadata import request_from_png
+from krea_tui.core.models import JobStatus
 from krea_tui.core.status import FINAL
 from krea_tui.core.store import JobStore, StoredJob
 from krea_tui.sim.server import RunningSim
 from tests.conftest import TOKEN_A
 
 FLUX = "bfl/flux-1-dev"
-REMOTE_STATES = (
-    "backlogged",
-    "queued",
-    "scheduled",
-    "processing",
-    "sampling",
-    "intermediate-complete",
-    "completed",
-    "failed",
-    "cancelled",
-)
+REMOTE_STATES = tuple(str(status) for status in JobStatus)
 
 
 def requests_for(count: int, tag: str = "job") -> list[dict[str, Any]]:

@@ -10,20 +10,14 @@ import httpx
 from PIL import Image
 
 from krea_tui.core.api import KreaClient
-from krea_tui.core.models import Job, JobStatus
+from krea_tui.core.models import LIFECYCLE_ORDER, Job, JobStatus
 from krea_tui.sim.server import RunningSim
 from tests.conftest import TOKEN_A, SimFactory, eventually
 
 SEED_PROMPT = "Swiss chalets, balconies embroidered with Edelweiss."
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
-LIFECYCLE = [
-    "queued",
-    "scheduled",
-    "processing",
-    "sampling",
-    "intermediate-complete",
-    "completed",
-]
+# The documented path after the first status (a new job starts queued here).
+LIFECYCLE = [str(status) for status in LIFECYCLE_ORDER[1:]]
 
 
 def client_for(sim: RunningSim, token: str = TOKEN_A) -> KreaClient:
