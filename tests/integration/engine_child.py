@@ -48,7 +48,9 @@ async def main(base_url: str, data_dir: Path, count: int) -> int:
         requests = [{"prompt": f"job {i}", "seed": 1000 + i} for i in range(count)]
         engine.enqueue("bfl/flux-1-dev", requests)
     while not settled(store):
-        await subscription.queue.get()
+        event = await subscription.queue.get()
+        # What a stuck run needs explained: notices, failed downloads, pauses, status changes.
+        print(f"event: {event!r}"[:300], file=sys.stderr, flush=True)
     print(json.dumps(engine.request_stats()), flush=True)
     await engine.stop()
     await client.aclose()
