@@ -114,6 +114,17 @@ def build_parser() -> argparse.ArgumentParser:
     imports.add_argument("--limit", type=int, default=1000, help="newest N jobs (default 1000)")
     imports.add_argument("--json", action="store_true", help="one JSON record per job")
 
+    status = command("status", "one line about the history (running, waiting, done, failed)")
+    status.add_argument(
+        "--tmux", action="store_true", help="with tmux colour codes, for status-right"
+    )
+
+    command("locate", "print where the config, presets, history, results and log live")
+    command(
+        "doctor",
+        "check the token, the API, colours, pictures, clipboard and tmux; say what to change",
+    )
+
     sim = commands.add_parser(
         "sim",
         help="run a local simulator of the Krea API (no token, no cost)",
@@ -129,9 +140,8 @@ def log_to_file(settings: object) -> Path:
     """Send log records to a file: anything written to the terminal would tear the screen."""
     import logging
 
-    data_dir = Path(settings.data_dir)  # type: ignore[attr-defined]
-    data_dir.mkdir(parents=True, exist_ok=True)
-    path = data_dir / "krea-tui.log"
+    path: Path = settings.log_path  # type: ignore[attr-defined]
+    path.parent.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(path, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
@@ -172,7 +182,7 @@ def ask_for_token(settings: object, config_path: Path | None) -> int | None:
     return None
 
 
-def run_tui(settings: object, config_path: Path | None = None) -> int:
+def run_tui(settings: object, config_path: Path | None = None, warnings: Sequence[str] = ()) -> int:
     stop = ask_for_token(settings, config_path)
     if stop is not None:
         return stop
@@ -183,7 +193,7 @@ def run_tui(settings: object, config_path: Path | None = None) -> int:
     protocol = detect_protocol(settings.image_protocol)  # type: ignore[attr-defined]
     from krea_tui.tui.app import KreaApp
 
-    KreaApp(settings, image_protocol=protocol).run()  # type: ignore[arg-type]
+    KreaApp(settings, image_protocol=protocol, warnings=warnings).run()  # type: ignore[arg-type]
     return 0
 
 
@@ -194,6 +204,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         from krea_tui.sim.cli import run as run_sim
 
         return run_sim(args)
+    if args.command == "status":
+        # Before the headless import below: a status bar runs this every few seconds, and
+        # that import brings httpx and the engine.
+        from krea_tui.tmux_status import run_status
+
+        return run_status(args)
 
     from krea_tui.config import ConfigError, load_settings
     from krea_tui.headless import EXIT_SETUP, overrides_from
@@ -203,11 +219,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"krea-tui: {exc}", file=sys.stderr)
         return EXIT_SETUP
+    if args.command is None:
+        # Printed now, they would vanish under the app's screen: the app shows them as toasts.
+        return run_tui(settings, args.config, warnings)
+    if args.command in ("locate", "doctor"):
+        from krea_tui.doctor import locate, run_doctor
+
+        if args.command == "doctor":
+            return run_doctor(settings, warnings)  # its report names every warning itself
+        print(locate(settings))
     for warning in warnings:
         print(f"krea-tui: warning: {warning}", file=sys.stderr)
-
-    if args.command is None:
-        return run_tui(settings, args.config)
+    if args.command == "locate":
+        return 0
     from krea_tui.headless import run
 
     try:

@@ -6,6 +6,8 @@ never part of a repr, a log line or an error message.
 
 from __future__ import annotations
 
+import difflib
+import math
 import os
 import shlex
 import subprocess
@@ -14,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import platformdirs
 
@@ -62,7 +65,31 @@ class Settings:
     webhook_listen: str | None = None
     image_protocol: str = "auto"  # auto | kitty | sixel | halfcell
     keymap: dict[str, str] = field(default_factory=dict)  # binding id -> keys
+    theme: str = "textual-dark"  # any Textual theme name; an unknown one warns and is ignored
+    # When a job or a whole batch ends: a toast, the terminal bell, a desktop notification
+    # (OSC 9 and OSC 777; inside tmux they need `set -g allow-passthrough on`).
+    notify_toast: bool = True
+    notify_bell: bool = False
+    notify_desktop: bool = False
     demo: bool = False
+    config_path: Path | None = None  # the file these settings came from; set by load_settings
+
+    @property
+    def presets_path(self) -> Path:
+        """presets.toml sits next to the config file in use, so `--config` moves both."""
+        if self.config_path is None:
+            from krea_tui.presets import default_presets_path
+
+            return default_presets_path()
+        return self.config_path.parent / "presets.toml"
+
+    @property
+    def catalog_cache_dir(self) -> Path:
+        return self.data_dir / ("demo-cache" if self.demo else "cache")
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir / "krea-tui.log"
 
     @property
     def history_path(self) -> Path:
@@ -112,50 +139,120 @@ _FILE_KEYS = {
     "webhook_listen": str,
     "image_protocol": str,
     "keymap": dict,
+    "theme": str,
+    "notify_toast": bool,
+    "notify_bell": bool,
+    "notify_desktop": bool,
 }
+
+
+_KIND_WORDS = {
+    str: "a string",
+    Path: "a path (string)",
+    int: "a whole number",
+    float: "a number",
+    bool: "true or false",
+    dict: "a table",
+}
+
+
+def expand_path(text: str, where: str) -> Path:
+    try:
+        return Path(text).expanduser()
+    except RuntimeError:  # "~nobody/x": no such user's home
+        raise ConfigError(f"{where}: cannot find the home folder in {text!r}") from None
+
+
+def _check_value(key: str, value: Any) -> str | None:
+    """What is wrong with a well-typed value, in words, or None."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        # nan passes `<= 0`; inf would overflow the request budget or sleep forever.
+        if not math.isfinite(value):
+            return "must be a finite number"
+        if value <= 0:
+            return "must be more than 0"
+    if isinstance(value, str | Path) and "\x00" in str(value):
+        return "must not contain a NUL character"
+    if key == "image_protocol" and value not in ("auto", "kitty", "sixel", "halfcell"):
+        return "must be auto, kitty, sixel or halfcell"
+    if key == "base_url":
+        return _base_url_problem(str(value))
+    if key == "name_template":
+        from krea_tui.core.files import check_name_template
+
+        return check_name_template(str(value))
+    if key == "keymap" and not all(isinstance(v, str) for v in value.values()):
+        return 'maps binding ids to key names (strings), e.g. new-job = "a"'
+    return None
+
+
+def _base_url_problem(url: str) -> str | None:
+    if not url.startswith(("https://", "http://")):
+        return "must start with https:// (or http:// for a local server)"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not one
+    except ValueError as exc:
+        return f"is not a URL ({exc})"
+    if not parts.hostname or any(c.isspace() or not c.isprintable() for c in url):
+        return "is not a URL (a host name, without spaces or control characters)"
+    return None
 
 
 def _coerce(path: Path, key: str, value: Any) -> Any:
     kind = _FILE_KEYS[key]
-    if kind is Path and isinstance(value, str):
-        return Path(value).expanduser()
-    if kind is float and isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if kind is int and isinstance(value, int) and not isinstance(value, bool):
-        if value < 1:
-            raise ConfigError(f"{path}: {key} must be at least 1 (got {value})")
-        return value
-    if kind is dict and isinstance(value, dict):
-        if not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
-            raise ConfigError(f"{path}: [{key}] maps binding ids to key names (strings)")
-        return dict(value)
-    if key == "image_protocol" and value not in ("auto", "kitty", "sixel", "halfcell"):
-        raise ConfigError(f"{path}: image_protocol must be auto, kitty, sixel or halfcell")
     # bool is an int to Python: `max_in_flight = true` must be refused, not read as 1.
-    if isinstance(value, kind) and (kind is bool or not isinstance(value, bool)):
-        return value
-    raise ConfigError(f"{path}: {key} must be a {kind.__name__} (got {type(value).__name__})")
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    if kind is Path and isinstance(value, str):
+        coerced: Any = expand_path(value, f"{path}: {key}")
+    elif kind is float and is_number:
+        coerced = float(value)
+    elif isinstance(value, kind) and (kind is bool or not isinstance(value, bool)):
+        coerced = value
+    else:
+        got = type(value).__name__
+        raise ConfigError(f"{path}: {key} must be {_KIND_WORDS[kind]} (got {got} {value!r:.40})")
+    problem = _check_value(key, coerced)
+    if problem:
+        raise ConfigError(f"{path}: {key} {problem} (got {value!r:.60})")
+    return coerced
 
 
-def read_config_file(path: Path) -> tuple[dict[str, Any], list[str]]:
-    """Known keys from a config file and warnings about the rest. A missing file is empty."""
+def read_toml(path: Path) -> dict[str, Any]:
+    """A TOML file as a dict; a missing file is empty. Read as bytes, as tomllib wants: text
+    mode would turn a stray CR into a newline and accept a file that does not parse."""
     try:
         with path.open("rb") as handle:
-            data = tomllib.load(handle)
+            return tomllib.load(handle)
     except FileNotFoundError:
-        return {}, []
-    except tomllib.TOMLDecodeError as exc:
+        return {}
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def read_config_file(path: Path) -> tuple[dict[str, Any], list[str]]:
+    """Known keys from a config file and warnings about the rest. A missing file is empty.
+
+    A key with a bad value is left out with a warning, so the app starts on that key's default:
+    a typo in one setting should not lock the user out. A file that does not parse raises,
+    because nothing in it can be trusted, the token included.
+    """
+    data = read_toml(path)
     values: dict[str, Any] = {}
     warnings: list[str] = []
     for key, value in data.items():
         if key not in _FILE_KEYS:
-            warnings.append(f"{path}: unknown key {key!r} ignored")
+            hint = difflib.get_close_matches(key, _FILE_KEYS, n=1)
+            also = f" (did you mean {hint[0]!r}?)" if hint else ""
+            warnings.append(f"{path}: unknown key {key!r} ignored{also}")
             continue
-        values[key] = _coerce(path, key, value)
-    if "token" in values and os.name == "posix" and path.stat().st_mode & 0o077:
+        try:
+            values[key] = _coerce(path, key, value)
+        except ConfigError as exc:
+            warnings.append(f"{exc}; using the default")
+    if "token" in data and os.name == "posix" and path.stat().st_mode & 0o077:
         warnings.append(f"{path} holds the API token and is readable by others: chmod 600 it")
     return values, warnings
 
@@ -178,30 +275,37 @@ def load_settings(
     if env.get(ENV_TOKEN):
         values["token"] = env[ENV_TOKEN]
     if env.get(ENV_DATA_DIR):
-        values["data_dir"] = Path(env[ENV_DATA_DIR]).expanduser()
+        values["data_dir"] = expand_path(env[ENV_DATA_DIR], ENV_DATA_DIR)
     if env.get(ENV_OUTPUT_DIR):
-        values["output_dir"] = Path(env[ENV_OUTPUT_DIR]).expanduser()
+        values["output_dir"] = expand_path(env[ENV_OUTPUT_DIR], ENV_OUTPUT_DIR)
     if env.get(ENV_BASE_URL):
         values["base_url"] = env[ENV_BASE_URL]
     for key, value in (overrides or {}).items():
         if value is not None:
             values[key] = value
-    return replace(Settings(), **values), warnings
+    # The file's base_url was checked above; one from the environment or a flag is checked here,
+    # before an unusable one reaches the HTTP client as a traceback.
+    problem = _base_url_problem(str(values["base_url"])) if "base_url" in values else None
+    if problem:
+        where = "--base-url" if (overrides or {}).get("base_url") else ENV_BASE_URL
+        raise ConfigError(f"{where}: base_url {problem}")
+    return replace(Settings(), config_path=path, **values), warnings
 
 
 def read_for_update(path: Path) -> dict[str, Any]:
     """A TOML file's contents before changing part of it; a missing file is empty. A file that
     does not parse raises: we never overwrite what we cannot read."""
-    if not path.exists():
-        return {}
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc}); fix it before saving") from None
+        return read_toml(path)
+    except ConfigError as exc:
+        raise ConfigError(f"{exc}; fix it before saving") from None
 
 
 def write_toml(path: Path, data: dict[str, Any], *, mode: int = 0o644) -> None:
     import tomli_w
+
+    if "token" in data:
+        mode = 0o600  # whoever rewrites the config, a file holding the token stays private
 
     from krea_tui.core.files import atomic_write
 

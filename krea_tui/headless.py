@@ -177,7 +177,7 @@ def build_requests(
     preset = None
     model = args.model
     if args.preset:
-        presets = load_presets()
+        presets = load_presets(runtime.settings.presets_path)
         if args.preset not in presets:
             known = ", ".join(sorted(presets)) or "none saved yet"
             raise UsageError(f"no preset named {args.preset!r} (known: {known})")

@@ -120,7 +120,7 @@ async def open_runtime(settings: Settings, *, start_engine: bool = True) -> Asyn
             store = JobStore(settings.history_path)
         except Exception as exc:
             raise SetupError(f"cannot open the history at {settings.history_path}: {exc}") from None
-        cache_dir = settings.data_dir / ("demo-cache" if settings.demo else "cache")
+        cache_dir = settings.catalog_cache_dir
         catalog = load_catalog(cache_dir)
         budget = RequestBudget(
             settings.request_budget, burst=max(1, int(settings.request_budget * 2))

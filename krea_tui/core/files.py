@@ -34,7 +34,8 @@ def render_name(template: str, values: Mapping[str, str]) -> Path:
     safe = {key: safe_part(str(value)) for key, value in values.items()}
     try:
         rendered = template.format(**safe)
-    except (KeyError, IndexError, ValueError) as exc:
+    except (KeyError, IndexError, ValueError, AttributeError, TypeError) as exc:
+        # "{date.year}" or "{date[0]}": format() reaches into our strings and fails oddly.
         raise ValueError(f"bad file-name template {template!r}: {exc}") from None
     parts = [safe_part(p) for p in PurePosixPath(rendered).parts if p not in ("/", "..", ".")]
     if not parts:
@@ -64,6 +65,42 @@ def result_path(
         "seed": str(seed),
     }
     return output_dir / render_name(template, values)
+
+
+def check_name_template(template: str) -> str | None:
+    """What is wrong with a file-name template, in words, or None (checked when the config is
+    read, so a typo shows at start-up rather than at the first download)."""
+    try:
+        result_path(Path("."), template, job_id="0" * 8, index=0, url="x.png", when=datetime.now())
+    except ValueError as exc:
+        return (
+            f"is not usable ({exc}); fields: {{date}} {{time}} {{job_id}} {{short_id}} "
+            "{index} {ext} {model} {seed}"
+        )
+    return None
+
+
+# The first bytes of every kind of result Krea serves (images, videos, 3D models, zips).
+_MEDIA_SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
+    (0, b"\x89PNG\r\n\x1a\n", "png"),
+    (0, b"\xff\xd8\xff", "jpeg"),
+    (0, b"GIF87a", "gif"),
+    (0, b"GIF89a", "gif"),
+    (8, b"WEBP", "webp"),  # after RIFF and a length
+    (4, b"ftyp", "mp4"),  # MP4 and QuickTime
+    (0, b"\x1a\x45\xdf\xa3", "webm"),
+    (0, b"glTF", "glb"),
+    (0, b"PK\x03\x04", "zip"),
+)
+
+
+def media_type(head: bytes) -> str | None:
+    """What kind of result file these first bytes start, or None when it is none of them (an
+    HTML error page from a CDN or a captive portal must not be saved as a picture)."""
+    for offset, signature, kind in _MEDIA_SIGNATURES:
+        if head[offset : offset + len(signature)] == signature:
+            return kind
+    return None
 
 
 def free_path(path: Path) -> Path:

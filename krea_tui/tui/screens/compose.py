@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -15,9 +16,11 @@ from textual.widgets import Footer, Input, Label, Select, Static, Switch, TextAr
 
 from krea_tui.core.batch import expand_prompt, with_seeds
 from krea_tui.core.catalog import DEFAULT_MODEL, ModelInfo
+from krea_tui.tui.screens.modals import AskModal, ConfirmModal
 from krea_tui.tui.widgets.field_form import FieldForm
 
 if TYPE_CHECKING:
+    from krea_tui.presets import Preset
     from krea_tui.tui.app import KreaApp
 
 SEED_MODES = [
@@ -58,11 +61,14 @@ class ComposeScreen(Screen[None]):
     ComposeScreen #general-problems { color: $error; height: auto; }
     """
     BINDINGS = [
-        Binding("ctrl+s", "submit", "Submit", priority=True, id="submit-job"),
+        Binding("ctrl+s", "submit", "Send", priority=True, id="submit-job"),
         Binding("escape", "back", "Back", id="compose-back"),
-        Binding("ctrl+r", "random_seed", "New seed", id="random-seed"),
-        Binding("f2", "load_preset", "Load preset", id="load-preset"),
+        # Out of the footer so that all of it fits 80 columns; F1 lists it.
+        Binding("ctrl+r", "random_seed", "New seed", show=False, id="random-seed"),
+        Binding("f2", "load_preset", "Presets", id="load-preset"),
         Binding("f3", "save_preset", "Save preset", id="save-preset"),
+        Binding("f4", "sweep", "Sweep", id="sweep"),
+        Binding("f5", "prompt_history", "History", id="prompt-history"),
     ]
 
     def __init__(self, *, model: str | None = None, request: Mapping[str, Any] | None = None):
@@ -119,9 +125,11 @@ class ComposeScreen(Screen[None]):
         yield Static("", id="summary")
         yield Footer()
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         self._layout_for_model()
         self.query_one("#prompt", TextArea).focus()
+        if not self._request:
+            await self._apply_default_preset()
         self._check()
 
     def _layout_for_model(self) -> None:
@@ -219,7 +227,12 @@ class ComposeScreen(Screen[None]):
     @on(TextArea.Changed)
     @on(Input.Changed)
     @on(Switch.Changed)
-    def _changed(self) -> None:
+    def _changed(self, event: TextArea.Changed | Input.Changed | Switch.Changed) -> None:
+        if isinstance(event, Input.Changed) and event.input.id == "seed" and event.value.strip():
+            # A typed seed is meant to be used: "random" would throw it away.
+            mode = self.query_one("#seed-mode", Select)
+            if mode.value == "random":
+                mode.value = "increment"
         self._check()
 
     @on(Select.Changed)
@@ -242,8 +255,12 @@ class ComposeScreen(Screen[None]):
     async def _switch_model(self, path: str) -> None:
         keep, _ = self._body()
         self._model_path = path
-        old = self.query_one(FieldForm)
-        await old.remove()
+        await self._rebuild_fields(keep)
+        await self._apply_default_preset()
+
+    async def _rebuild_fields(self, keep: Mapping[str, Any]) -> None:
+        """A new field form for the current model, holding the values of `keep` it knows."""
+        await self.query_one(FieldForm).remove()
         known = {f.name for f in self.model.fields}
         kept = {k: v for k, v in keep.items() if k in known}
         await self.query_one("#form").mount(
@@ -265,73 +282,141 @@ class ComposeScreen(Screen[None]):
     def action_back(self) -> None:
         self.dismiss()
 
+    def action_sweep(self) -> None:
+        """The form's request over one or two parameters' values (screens/sweep.py)."""
+        from krea_tui.tui.screens.sweep import SweepModal, SweepSent
+
+        bodies, problems = self.requests()
+
+        def sent(result: SweepSent | None) -> None:
+            if result is not None:
+                self.dismiss()
+                if result.open_sheet:
+                    self.krea.open_contact_sheet(result.batch_id)
+
+        self.app.push_screen(SweepModal(self.model.path, bodies, problems), sent)
+
+    # -- presets and prompt history --------------------------------------------------------------
+
+    def _presets_path(self) -> Path:
+        return self.krea.settings.presets_path
+
     def action_load_preset(self) -> None:
+        from krea_tui.tui.screens.presets import PresetsModal
+
+        self.app.push_screen(
+            PresetsModal(self._presets_path(), self.model.path), self._apply_preset
+        )
+
+    async def _apply_default_preset(self) -> None:
         from krea_tui.config import ConfigError
-        from krea_tui.presets import load_presets
-        from krea_tui.tui.screens.presets import LoadPresetModal
+        from krea_tui.presets import default_for
 
         try:
-            presets = load_presets()
+            preset = default_for(self.model.path, self._presets_path())
         except ConfigError as exc:
-            self.krea.show_error("Presets cannot be read", str(exc))
+            self.notify(str(exc), title="Presets cannot be read", severity="warning")
             return
-        self.app.push_screen(LoadPresetModal(presets), self._apply_preset)
+        if preset is not None:
+            await self._apply_preset(preset, default=True)
 
-    async def _apply_preset(self, preset: Any) -> None:
+    async def _apply_preset(self, preset: Preset | None, *, default: bool = False) -> None:
+        from krea_tui.presets import fit_to_model
+
         if preset is None:
             return
         if preset.model not in self.krea.catalog:
-            self.notify(f"Preset {preset.name}: unknown model {preset.model}", severity="error")
+            self.krea.show_error(
+                f"Preset {preset.name} was not loaded",
+                f"Its model {preset.model} is not in the catalogue (retired or renamed?). "
+                f"Edit {self._presets_path()} to point it at another model.",
+            )
             return
-        prompt = self.query_one("#prompt", TextArea)
-        if preset.prompt_template and not prompt.text:
-            prompt.text = preset.prompt_template.replace("{prompt}", "")
         if preset.model != self._model_path:
+            self._model_path = preset.model  # before the Select fires, so it does not switch again
             self.query_one("#model", Select).value = preset.model
-            await self._switch_model(preset.model)
-        known = {f.name for f in self.model.fields}
+            await self._rebuild_fields({})
+        fitted = fit_to_model(preset, self.krea.catalog)
         form = self.query_one(FieldForm)
-        dropped = []
-        for name, value in preset.params.items():
+        form.reset()
+        for name, value in fitted.params.items():
             if name == "seed":
                 self.query_one("#seed", Input).value = str(value)
-                self.query_one("#seed-mode", Select).value = "fixed"
-            elif name in known and name != "prompt":
-                form.set_value(name, value)
+                self.query_one("#seed-mode", Select).value = "increment"
             else:
-                dropped.append(name)
-        note = f" (dropped, not in this model: {', '.join(dropped)})" if dropped else ""
-        self.notify(f"Loaded preset {preset.name}{note}", timeout=4)
+                form.set_value(name, value)
+        prompt = self.query_one("#prompt", TextArea)
+        if preset.prompt_template:
+            prompt.text = preset.apply_template(prompt.text)
+        self._loaded_preset = preset.name
+        what = "default preset" if default else "preset"
+        self.notify(f"Loaded {what} {preset.name}", timeout=4)
+        if fitted.dropped:
+            reasons = "\n".join(f"{k}: {why}" for k, why in fitted.dropped.items())
+            self.notify(
+                f"Not loaded from {preset.name}:\n{reasons}", severity="warning", timeout=12
+            )
         self._check()
 
     def action_save_preset(self) -> None:
-        from krea_tui.config import ConfigError
-        from krea_tui.presets import load_presets
-        from krea_tui.tui.screens.presets import SavePresetModal
+        from krea_tui.presets import check_name
 
-        try:
-            existing = set(load_presets())
-        except ConfigError as exc:
-            self.krea.show_error("Presets cannot be read", str(exc))
-            return
-        self.app.push_screen(SavePresetModal(existing), self._save_preset)
+        suggestion = getattr(self, "_loaded_preset", "")
+        self.app.push_screen(
+            AskModal(
+                "Save the form's model and settings as a preset",
+                suggestion,
+                check=check_name,
+                placeholder="name (enter saves)",
+            ),
+            self._save_preset,
+        )
 
-    def _save_preset(self, name: str | None) -> None:
+    @work
+    async def _save_preset(self, name: str | None) -> None:
         from krea_tui.config import ConfigError
-        from krea_tui.presets import Preset, save_preset
+        from krea_tui.presets import Preset, load_presets, save_preset
 
         if not name:
             return
+        path = self._presets_path()
+        try:
+            existing = load_presets(path).get(name)
+        except ConfigError as exc:
+            self.krea.show_error("The preset was not saved", str(exc))
+            return
+        if existing is not None:
+            question = f"Replace preset {name!r} ({existing.model}) with this form's settings?"
+            if not await self.app.push_screen_wait(ConfirmModal(question, "Replace")):
+                return
         body, _ = self._body()
         body.pop("prompt", None)  # a preset is the settings; the prompt is the job's own
-        if self.query_one("#seed-mode", Select).value != "fixed":
+        if self.query_one("#seed-mode", Select).value == "random":
             body.pop("seed", None)
+        # Replacing keeps what the form cannot show: the prompt template and extra keys.
+        template = existing.prompt_template if existing else None
+        extra = existing.extra if existing else {}
         try:
-            path = save_preset(Preset(name, self.model.path, body))
+            save_preset(Preset(name, self.model.path, body, template, extra), path)
         except (ConfigError, OSError) as exc:
             self.krea.show_error("The preset was not saved", str(exc))
             return
+        self._loaded_preset = name
         self.notify(f"Saved preset {name} to {path}", timeout=4)
+
+    def action_prompt_history(self) -> None:
+        from krea_tui.tui.screens.presets import PromptHistoryModal
+
+        prompts = self.krea.store.recent_prompts() if self.krea.ready else []
+        self.app.push_screen(PromptHistoryModal(prompts), self._insert_prompt)
+
+    def _insert_prompt(self, text: str | None) -> None:
+        if text is None:
+            return
+        prompt = self.query_one("#prompt", TextArea)
+        prompt.text = text
+        prompt.move_cursor(prompt.document.end)
+        prompt.focus()
 
     def action_random_seed(self) -> None:
         self.query_one("#seed", Input).value = str(random.randrange(2**31 - 1))

@@ -1,12 +1,14 @@
-"""Small modals: a yes/no confirmation and a message that needs reading."""
+"""Small modals: a yes/no confirmation, a message that needs reading, one line of text."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Label, Static
+from textual.widgets import Button, Input, Label, Static
 
 MODAL_CSS = """
 {name} {{ align: center middle; }}
@@ -67,3 +69,46 @@ class MessageModal(ModalScreen[None]):
 
     def action_close(self) -> None:
         self.dismiss()
+
+
+class AskModal(ModalScreen[str | None]):
+    """One line of text (a name, a file path), checked as it is typed; enter accepts it."""
+
+    DEFAULT_CSS = MODAL_CSS.format(name="AskModal") + "AskModal #ask-note { color: $error; }"
+    BINDINGS = [Binding("escape", "close", "Cancel", id="ask-cancel")]
+
+    def __init__(
+        self,
+        question: str,
+        value: str = "",
+        *,
+        check: Callable[[str], str | None] = lambda _: None,
+        placeholder: str = "",
+    ) -> None:
+        super().__init__()
+        self._question, self._value, self._check, self._placeholder = (
+            question,
+            value,
+            check,
+            placeholder,
+        )
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self._question, classes="title")
+            yield Input(self._value, placeholder=self._placeholder, id="ask-input")
+            yield Label("", id="ask-note")
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.query_one("#ask-note", Label).update(self._check(event.value.strip()) or "")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        value = event.value.strip()
+        problem = self._check(value) if value else "empty"
+        if problem:
+            self.query_one("#ask-note", Label).update(problem)
+            return
+        self.dismiss(value)
+
+    def action_close(self) -> None:
+        self.dismiss(None)

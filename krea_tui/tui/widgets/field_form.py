@@ -155,3 +155,15 @@ class FieldForm(Vertical):
         elif isinstance(widget, Input):
             is_number = isinstance(value, int | float) and not isinstance(value, bool)
             widget.value = _number_text(value) if is_number else str(value)
+
+    def reset(self) -> None:
+        """Every field back to unset (its default), as in a fresh form."""
+        for field in self.fields:
+            widget = self.query_one(f"#field-{field.name}")
+            if isinstance(widget, Select):
+                if not field.required:
+                    widget.clear()
+            elif isinstance(widget, Switch):
+                widget.value = bool(field.default)
+            elif isinstance(widget, Input):
+                widget.value = ""

@@ -1,0 +1,341 @@
+"""`krea-tui locate` and `krea-tui doctor`: where things live, and what to change when
+something does not work (token, network, colours, pictures, clipboard, tmux).
+
+Doctor never prints the token, only where it came from. Every look at the outside world goes
+through `Probe`, so tests can stand in a tmux without truecolor or a machine without xclip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from krea_tui.config import ENV_TOKEN, ConfigError, Settings
+
+Level = Literal["ok", "info", "warn", "fail"]
+MARKS: dict[Level, str] = {"ok": "ok  ", "info": "info", "warn": "WARN", "fail": "FAIL"}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    area: str
+    level: Level
+    text: str
+    fix: str = ""
+
+
+def _run(argv: Sequence[str]) -> str | None:
+    """A command's output, or None when it is missing or fails."""
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=5, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+@dataclass(slots=True)
+class Probe:
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    run: Callable[[Sequence[str]], str | None] = _run
+    which: Callable[[str], str | None] = shutil.which
+    is_tty: bool = field(default_factory=sys.stdout.isatty)
+
+
+# -- locate --------------------------------------------------------------------------------------
+
+
+def locations(settings: Settings) -> list[tuple[str, Path]]:
+    return [
+        ("config", settings.config_path or Path("(none)")),
+        ("presets", settings.presets_path),
+        ("history", settings.history_path),
+        ("results", settings.results_dir),
+        ("log", settings.log_path),
+        ("catalog cache", settings.catalog_cache_dir),
+    ]
+
+
+def locate(settings: Settings) -> str:
+    rows = locations(settings)
+    width = max(len(name) for name, _ in rows)
+    lines = []
+    for name, path in rows:
+        state = "" if path.exists() else "  (not created yet)"
+        lines.append(f"{name:<{width}}  {path}{state}")
+    return "\n".join(lines)
+
+
+# -- doctor checks -------------------------------------------------------------------------------
+
+
+def check_config(settings: Settings, warnings: Sequence[str]) -> list[Finding]:
+    path = settings.config_path
+    if path is None or not path.exists():
+        return [Finding("config", "info", f"no config file at {path}: defaults are in use")]
+    found = [Finding("config", "ok", f"{path} read")]
+    found += [Finding("config", "warn", w) for w in warnings]
+    return found
+
+
+def check_token(settings: Settings, probe: Probe) -> list[Finding]:
+    if settings.demo:
+        return [Finding("token", "info", "demo mode: no token is used")]
+    if probe.env.get(ENV_TOKEN):
+        source = f"the {ENV_TOKEN} environment variable"
+    elif settings.token:
+        source = f"the config file {settings.config_path}"
+    elif settings.token_command:
+        source = "token_command"
+    else:
+        return [
+            Finding(
+                "token",
+                "fail",
+                "no API token",
+                f"create one at https://www.krea.ai/settings/api-tokens, then set {ENV_TOKEN} "
+                "or run krea-tui once to store it (0600)",
+            )
+        ]
+    try:
+        token = settings.resolve_token()
+    except ConfigError as exc:
+        return [Finding("token", "fail", str(exc), "run the token_command by hand to see why")]
+    if not token:
+        return [Finding("token", "fail", f"{source} gave an empty token")]
+    shape = ":" in token and len(token.split(":", 1)[0]) == 36
+    note = "" if shape else " (it does not look like <key id>:<secret>; check it was copied whole)"
+    return [Finding("token", "ok" if shape else "warn", f"found in {source}, not shown{note}")]
+
+
+async def check_api(settings: Settings) -> list[Finding]:
+    """One authenticated request: is the API there, and does it take the token?"""
+    from krea_tui.core.api import KreaClient
+    from krea_tui.core.errors import AuthenticationError, KreaError, PaymentError
+
+    if settings.demo:
+        return [Finding("api", "info", "demo mode: the built-in simulator answers, no network")]
+    try:
+        token = settings.resolve_token()
+    except ConfigError:
+        token = None
+    if not token:
+        return [Finding("api", "info", f"{settings.base_url} not tried: no token")]
+    started = time.monotonic()
+    try:
+        async with KreaClient(token, base_url=settings.base_url) as client:
+            await client.list_jobs(limit=1)
+    except AuthenticationError:
+        return [
+            Finding(
+                "api",
+                "fail",
+                f"{settings.base_url} refused the token (401)",
+                "make a new token; a token is shown only once, so copy all of it",
+            )
+        ]
+    except PaymentError as exc:
+        return [Finding("api", "warn", f"reachable, but: {exc}")]
+    except KreaError as exc:
+        return [
+            Finding(
+                "api",
+                "fail",
+                f"{settings.base_url} unreachable: {exc}",
+                "check the network, a proxy (HTTPS_PROXY) or base_url in the config",
+            )
+        ]
+    ms = (time.monotonic() - started) * 1000
+    return [Finding("api", "ok", f"{settings.base_url} answered and took the token ({ms:.0f} ms)")]
+
+
+def colour_depth(probe: Probe) -> str:
+    """truecolor, 256 or basic, as the environment tells it (inside tmux, tmux decides)."""
+    if probe.env.get("COLORTERM", "").lower() in ("truecolor", "24bit"):
+        return "truecolor"
+    if "256color" in probe.env.get("TERM", ""):
+        return "256"
+    return "basic"
+
+
+def check_colours(probe: Probe) -> list[Finding]:
+    if probe.env.get("TMUX"):
+        return []  # tmux decides what reaches the terminal: see check_tmux
+    depth = colour_depth(probe)
+    if depth == "truecolor":
+        return [Finding("colours", "ok", "truecolor (COLORTERM)")]
+    return [
+        Finding(
+            "colours",
+            "warn",
+            f"{depth} colours (TERM={probe.env.get('TERM', '')!r}, COLORTERM unset): "
+            "half-cell pictures lose detail",
+            "use a truecolor terminal and export COLORTERM=truecolor; over SSH, "
+            "add `SendEnv COLORTERM` (client) and `AcceptEnv COLORTERM` (server)",
+        )
+    ]
+
+
+def check_graphics(settings: Settings, probe: Probe, detect: Callable[[str], str]) -> list[Finding]:
+    chosen = probe.env.get("KREA_TUI_IMAGES") or settings.image_protocol
+    if not probe.is_tty:
+        return [Finding("pictures", "info", "not a terminal: cannot ask it what it can draw")]
+    protocol = detect(chosen)
+    if protocol in ("kitty", "sixel"):
+        return [Finding("pictures", "ok", f"{protocol} graphics: results show real pixels")]
+    if probe.env.get("TMUX") and probe.env.get("KREA_TUI_TMUX_PASSTHROUGH") != "1":
+        return [
+            Finding(
+                "pictures",
+                "info",
+                "half-cell blocks (inside tmux, graphics are off by default)",
+                "for real pixels with kitty graphics: `set -g allow-passthrough on` in "
+                "tmux.conf and export KREA_TUI_TMUX_PASSTHROUGH=1",
+            )
+        ]
+    return [
+        Finding(
+            "pictures",
+            "info",
+            "half-cell blocks: this terminal did not answer the kitty or sixel probe",
+            "kitty, Ghostty, WezTerm, foot or iTerm2 show real pixels",
+        )
+    ]
+
+
+CLIPBOARD_TOOLS = ("wl-copy", "xclip", "xsel", "pbcopy", "clip.exe")
+
+
+def check_clipboard(probe: Probe) -> list[Finding]:
+    found: list[Finding] = []
+    over_ssh = bool(probe.env.get("SSH_CONNECTION") or probe.env.get("SSH_TTY"))
+    if probe.env.get("TERM_PROGRAM") == "Apple_Terminal":
+        found.append(Finding("clipboard", "warn", "Terminal.app ignores OSC 52: copies stay local"))
+    else:
+        where = "your own machine's clipboard, over SSH too" if over_ssh else "the clipboard"
+        found.append(Finding("clipboard", "ok", f"OSC 52 escape sequence: reaches {where}"))
+    tools = [tool for tool in CLIPBOARD_TOOLS if probe.which(tool)]
+    if tools and not over_ssh:
+        found.append(Finding("clipboard", "ok", f"also the local clipboard via {tools[0]}"))
+    return found
+
+
+def _tmux_option(probe: Probe, scope: str, name: str) -> str | None:
+    return probe.run(["tmux", "show-options", scope + "v", name])
+
+
+def check_tmux(probe: Probe) -> list[Finding]:
+    if not probe.env.get("TMUX"):
+        return []
+    version = probe.run(["tmux", "-V"]) or "tmux (version unknown)"
+    found = [Finding("tmux", "info", f"inside {version}")]
+
+    features = " ".join(
+        filter(
+            None,
+            [
+                probe.run(["tmux", "display-message", "-p", "#{client_termfeatures}"]),
+                _tmux_option(probe, "-s", "terminal-features"),
+                _tmux_option(probe, "-s", "terminal-overrides"),
+            ],
+        )
+    )
+    if "RGB" in features or "Tc" in features:
+        found.append(Finding("tmux", "ok", "truecolor passes through tmux (RGB)"))
+    else:
+        outer = probe.env.get("TERM", "screen")
+        found.append(
+            Finding(
+                "tmux",
+                "warn",
+                f"tmux is not passing truecolor on (no RGB feature; TERM inside is {outer!r}): "
+                "colours are rounded to 256, so pictures and the status colours look banded",
+                'add to ~/.tmux.conf: `set -g default-terminal "tmux-256color"` and '
+                '`set -as terminal-features ",*:RGB"`, then restart tmux (tmux kill-server)',
+            )
+        )
+
+    clipboard = _tmux_option(probe, "-g", "set-clipboard")
+    if clipboard == "on":
+        found.append(Finding("tmux", "ok", "set-clipboard on: copies reach your clipboard"))
+    else:
+        found.append(
+            Finding(
+                "tmux",
+                "warn",
+                f"set-clipboard is {clipboard or 'unknown'}: tmux drops the copies programs "
+                "inside it make (y, c in krea-tui)",
+                "add `set -g set-clipboard on` to ~/.tmux.conf",
+            )
+        )
+
+    passthrough = _tmux_option(probe, "-g", "allow-passthrough")
+    if passthrough in ("on", "all"):
+        found.append(Finding("tmux", "ok", "allow-passthrough on: kitty graphics can pass"))
+    else:
+        found.append(
+            Finding(
+                "tmux",
+                "info",
+                f"allow-passthrough is {passthrough or 'unsupported'}: pictures are half-cell",
+                "for real pixels: `set -g allow-passthrough on` (tmux ≥ 3.3) and "
+                "KREA_TUI_TMUX_PASSTHROUGH=1",
+            )
+        )
+    return found
+
+
+def diagnose(
+    settings: Settings,
+    warnings: Sequence[str] = (),
+    probe: Probe | None = None,
+    detect: Callable[[str], str] | None = None,
+) -> list[Finding]:
+    probe = probe or Probe()
+    if detect is None:
+        from krea_tui.tui.images import detect_protocol
+
+        def detect(setting: str) -> str:
+            return detect_protocol(setting, probe.env)
+
+    return [
+        *check_config(settings, warnings),
+        *check_token(settings, probe),
+        *asyncio.run(check_api(settings)),
+        *check_colours(probe),
+        *check_graphics(settings, probe, detect),
+        *check_clipboard(probe),
+        *check_tmux(probe),
+    ]
+
+
+def report(findings: Sequence[Finding], width: int | None = None) -> str:
+    width = width or shutil.get_terminal_size((100, 24)).columns
+    area_width = max((len(f.area) for f in findings), default=0)
+    indent = " " * (6 + area_width + 2)
+    lines = []
+    for finding in findings:
+        first = f"{MARKS[finding.level]}  {finding.area:<{area_width}}  {finding.text}"
+        lines += textwrap.wrap(first, width, subsequent_indent=indent)
+        if finding.fix:
+            lines += textwrap.wrap(
+                f"→ {finding.fix}", width, initial_indent=indent, subsequent_indent=indent + "  "
+            )
+    problems = sum(f.level in ("warn", "fail") for f in findings)
+    lines.append("")
+    lines.append("all good" if not problems else f"{problems} thing(s) to look at, above")
+    return "\n".join(lines)
+
+
+def run_doctor(settings: Settings, warnings: Sequence[str] = ()) -> int:
+    findings = diagnose(settings, warnings)
+    print(report(findings))
+    return 1 if any(f.level == "fail" for f in findings) else 0
