@@ -1,0 +1,147 @@
+"""The contact sheet over a fixed 3×3 sweep: a snapshot, and how it is opened and moved in."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
+
+from krea_tui.config import Settings
+from krea_tui.core.api import KreaClient
+from krea_tui.core.catalog import bundled_catalog
+from krea_tui.core.engine import JobEngine
+from krea_tui.core.store import JobStore
+from krea_tui.runtime import Runtime, engine_config
+from krea_tui.tui.app import KreaApp
+from krea_tui.tui.screens.contact_sheet import ContactSheet
+from krea_tui.tui.screens.viewer import ResultViewer
+from tests.tui.conftest import settings_in, settle
+from tests.tui.history import NOW, write_picture
+
+BATCH = "sweep-20261123-115000-abcd+steps+guidance_scale_flux"
+STEPS = (20, 30, 40)
+GUIDANCE = (2, 3.5, 5)
+# Row-major over steps × guidance: six done, one failed, two still under way.
+OUTCOMES = [
+    "completed",
+    "completed",
+    "completed",
+    "completed",
+    "failed",
+    "completed",
+    "completed",
+    "processing",
+    "queued",
+]
+
+
+def fill_sweep(store: JobStore, results: Path) -> None:
+    n = 0
+    for steps in STEPS:
+        for guidance in GUIDANCE:
+            status = OUTCOMES[n]
+            created = NOW - timedelta(minutes=5)
+            request = {"prompt": "a lighthouse", "seed": 77, "steps": steps}
+            request["guidance_scale_flux"] = guidance  # type: ignore[assignment]
+            local_id = f"{n:02d}" + "5" * 30
+            store.add_job(
+                "bfl/flux-1-dev",
+                request,
+                now=created,
+                local_id=local_id,
+                batch_id=BATCH,
+                cost_estimate=0.007,
+                cost_unit="USD",
+            )
+            remote = f"{n:02d}5eed00-0000-4000-8000-{n:012d}"
+            store.update(local_id, remote_id=remote, submitted_at=created)
+            at = created + timedelta(seconds=1 + n)
+            store.set_status(local_id, "queued", at)
+            if status != "queued":
+                at += timedelta(seconds=2 * n + 1)
+                store.set_status(local_id, "processing", at)
+            if status in ("completed", "failed"):
+                at += timedelta(seconds=3 + n % 4)
+                changes: dict[str, Any] = {}
+                if status == "failed":
+                    changes = {"error_code": "nsfw", "error_message": "flagged by moderation"}
+                store.set_status(local_id, status, at, **changes)
+            if status == "completed":
+                picture = results / f"{remote}-0.png"
+                write_picture(picture, f"lighthouse {steps} {guidance}", 1000 + n)
+                store.add_file(local_id, 0, f"https://gen.example.test/{remote}.png", picture)
+            n += 1
+
+
+def sweep_runtime_factory(tmp_path: Path) -> Any:
+    """A runtime over one finished-ish sweep whose engine never starts: a still picture."""
+
+    @contextlib.asynccontextmanager
+    async def factory(settings: Settings) -> AsyncIterator[Runtime]:
+        store = JobStore(settings.history_path)
+        if not store.jobs():
+            fill_sweep(store, tmp_path / "results")
+        client = KreaClient("unused-token", base_url="http://127.0.0.1:9")
+        engine = JobEngine(client, store, engine_config(settings))
+        try:
+            yield Runtime(settings, client, store, engine, bundled_catalog())
+        finally:
+            await client.aclose()
+            store.close()
+
+    return factory
+
+
+def sweep_app(tmp_path: Path) -> KreaApp:
+    return KreaApp(
+        settings_in(tmp_path),
+        image_protocol="halfcell",
+        runtime_factory=sweep_runtime_factory(tmp_path),
+        clock=lambda: NOW,
+    )
+
+
+def test_contact_sheet_snapshot(snap_compare, tmp_path: Path) -> None:
+    async def open_sheet(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        pilot.app.open_contact_sheet(BATCH)  # type: ignore[attr-defined]
+        await settle(pilot)
+
+    assert snap_compare(sweep_app(tmp_path), terminal_size=(100, 40), run_before=open_sheet)
+
+
+async def test_b_opens_the_cursor_jobs_batch_and_enter_the_viewer(tmp_path: Path) -> None:
+    app = sweep_app(tmp_path)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        sheet = app.screen
+        assert isinstance(sheet, ContactSheet) and sheet.batch_id == BATCH
+        assert sheet.sheet is not None and sheet.sheet.shape == (3, 3)
+        counts = str(sheet.query_one("#sheet-counts").render())
+        assert "done 6" in counts and "failed 1" in counts and "queued 1" in counts
+        times = str(sheet.query_one("#sheet-times").render())
+        assert "queued" in times and "processing" in times
+
+        # Down twice, right twice: steps 40 × guidance 5, still queued: no viewer.
+        await pilot.press("down", "down", "right", "right", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ContactSheet)
+        await pilot.press("t")
+        assert not sheet.query_one("#sheet-times").display
+
+        await pilot.press("up", "left", "enter")  # steps 30 × guidance 3.5 failed: skip up
+        await pilot.pause()
+        assert isinstance(app.screen, ContactSheet)
+        await pilot.press("up", "enter")  # steps 20 × guidance 3.5, done
+        await settle(pilot)
+        viewer = app.screen
+        assert isinstance(viewer, ResultViewer)
+        assert (viewer.job.request["steps"], viewer.job.request["guidance_scale_flux"]) == (20, 3.5)
+        await pilot.press("right")  # the viewer steps through this batch only, in sheet order
+        assert viewer.job.request["guidance_scale_flux"] == 5
