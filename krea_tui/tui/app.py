@@ -43,9 +43,11 @@ class KreaApp(App[None]):
         image_protocol: str = "halfcell",
         runtime_factory: RuntimeFactory = open_runtime,
         clock: Callable[[], datetime] = utcnow,
+        warnings: Sequence[str] = (),
     ) -> None:
         super().__init__()
         self.settings = settings
+        self._startup_warnings = list(warnings)  # config problems: shown once the screen is up
         self.now = clock  # one time source, so snapshot tests can fix it
         self.image_protocol = image_protocol
         self._runtime_factory = runtime_factory
@@ -59,6 +61,13 @@ class KreaApp(App[None]):
     def on_mount(self) -> None:
         if self.settings.keymap:
             self.set_keymap(dict(self.settings.keymap))
+        if self.settings.theme in self.available_themes:
+            self.theme = self.settings.theme
+        else:
+            names = ", ".join(sorted(self.available_themes))
+            self._startup_warnings.append(f"unknown theme {self.settings.theme!r}; one of {names}")
+        for warning in self._startup_warnings:
+            self.notify(warning, title="Config", severity="warning", timeout=12)
         self.sub_title = "demo: simulated results" if self.settings.demo else self.settings.base_url
         self._run_engine()
 
@@ -116,6 +125,8 @@ class KreaApp(App[None]):
 
     @on(EngineUpdate)
     def _on_update(self, message: EngineUpdate) -> None:
+        if not self.screen_stack:
+            return  # shutting down: events still queued (downloads ending) have nowhere to go
         self._main().handle(message.event)
         for screen in self.screen_stack:
             handler = getattr(screen, "on_engine_event", None)
@@ -161,11 +172,31 @@ class KreaApp(App[None]):
         with_results = [job.local_id for job in self.store.jobs() if job.files]
         self.push_screen(ResultViewer(with_results, local_id, protocol=self.image_protocol))
 
+    def open_contact_sheet(self, batch_id: str | None) -> None:
+        """The batch's results as a grid (screens/contact_sheet.py)."""
+        if not self.ready:
+            self.notify("The engine is not running yet.", severity="warning")
+            return
+        if not batch_id or not self.store.jobs(batch_id=batch_id, limit=1):
+            self.notify("This job is not part of a batch: nothing to lay out", timeout=3)
+            return
+        from krea_tui.tui.screens.contact_sheet import ContactSheet
+
+        self.push_screen(ContactSheet(batch_id))
+
+    action_open_contact_sheet = open_contact_sheet
+
     def submit(
         self, model: str, bodies: Sequence[Mapping[str, Any]], *, preset: str | None = None
     ) -> list[StoredJob]:
+        from krea_tui.core.batch import new_batch_id
+
         cost, unit = self.catalog.cost_with_unit(model, bodies[0])
-        jobs = self.engine.enqueue(model, bodies, preset=preset, cost_estimate=cost, cost_unit=unit)
+        # Several jobs from one form share a batch id, so the contact sheet (b) can show them.
+        batch_id = new_batch_id(now=self.now()) if len(bodies) > 1 else None
+        jobs = self.engine.enqueue(
+            model, bodies, preset=preset, batch_id=batch_id, cost_estimate=cost, cost_unit=unit
+        )
         noun = "job" if len(jobs) == 1 else "jobs"
         self.notify(f"Queued {len(jobs)} {noun} for {model}", timeout=3)
         return jobs

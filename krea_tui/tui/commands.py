@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from krea_tui.tui.queue_commands import queue_view_commands
+
 if TYPE_CHECKING:
     from krea_tui.tui.app import KreaApp
 
@@ -33,6 +35,12 @@ class KreaCommands(Provider):
                 run("toggle_queue"),
             ),
             ("view: toggle detail pane", "Show or hide the detail pane (d)", run("toggle_detail")),
+            *queue_view_commands(run),
+            (
+                "batch: contact sheet",
+                "The highlighted job's batch as a grid of results (b)",
+                run("contact_sheet"),
+            ),
             (
                 "history: import from the server",
                 "Jobs this token created elsewhere join the history",

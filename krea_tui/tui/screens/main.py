@@ -1,16 +1,23 @@
-"""MainScreen: the live job table, the detail pane and the status bar."""
+"""MainScreen: the live job table (filtered, sorted, marked), the detail pane and the status bar.
+
+What the keys do to many jobs lives in `job_actions.JobActions`; this module turns engine
+events into rows, counts and notifications, and owns the view (filter, sort, grouping).
+"""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer
+from textual.widgets import DataTable, Footer, Input
 
+from krea_tui.core.endings import batch_finished, job_ended
 from krea_tui.core.events import (
     ConnectionEvent,
     DownloadEvent,
@@ -20,8 +27,12 @@ from krea_tui.core.events import (
     PreviewEvent,
     QueueEvent,
 )
+from krea_tui.core.job_order import next_sort
+from krea_tui.core.query import QUICK_STATUS, with_status
 from krea_tui.core.store import StoredJob
-from krea_tui.tui.status_style import word
+from krea_tui.tui.notify import Channels, Notifier
+from krea_tui.tui.screens.job_actions import JobActions
+from krea_tui.tui.widgets.filter_bar import FilterBar, FilterInput
 from krea_tui.tui.widgets.job_detail import JobDetail
 from krea_tui.tui.widgets.job_table import JobTable
 from krea_tui.tui.widgets.status_bar import StatusBar, Summary, summarize_jobs
@@ -30,25 +41,54 @@ if TYPE_CHECKING:
     from krea_tui.tui.app import KreaApp
 
 TIME_REFRESH_SECONDS = 2.0
+SORT_WORDS = {"created": "queue order", "time": "run time"}
 
 
-class MainScreen(Screen[None]):
+class MainScreen(JobActions, Screen[None]):
     BINDING_GROUP_TITLE = "Jobs"
     DEFAULT_CSS = """
     MainScreen #panes { height: 1fr; }
-    MainScreen JobTable { width: 3fr; min-width: 40; height: 1fr; }
+    MainScreen #left { width: 3fr; min-width: 40; height: 1fr; }
+    MainScreen JobTable { height: 1fr; }
     MainScreen JobDetail { width: 2fr; min-width: 30; border-left: solid $panel-lighten-2; }
     MainScreen.-narrow JobDetail { display: none; }
     """
     BINDINGS = [
         Binding("n", "new_job", "New", id="new-job"),
         Binding("enter", "open_result", "Open", id="open-result"),
+        Binding("slash", "filter", "Filter", id="filter"),
+        Binding("space", "toggle_mark", "Mark", id="mark"),
         Binding("c", "cancel_job", "Cancel", id="cancel-job"),
-        Binding("r", "rerun", "Re-run", id="rerun"),
-        Binding("e", "edit_job", "Edit", show=False, id="edit-job"),
+        Binding("r", "rerun", "Retry", id="rerun"),
+        Binding("t", "triage", "Triage", id="triage"),
         Binding("p", "toggle_queue", "Pause/Resume", id="toggle-queue"),
+        Binding("R", "rerun_new_seed", "Re-run with new seeds", show=False, id="rerun-new-seed"),
+        Binding("e", "edit_job", "Edit as new job", show=False, id="edit-job"),
         Binding("d", "toggle_detail", "Detail", show=False, id="toggle-detail"),
-        Binding("y", "copy_id", "Copy id", show=False, id="copy-job-id"),
+        Binding("y", "copy_id", "Copy ids", show=False, id="copy-job-id"),
+        Binding("D", "download", "Save results", show=False, id="download"),
+        Binding("x", "remove", "Remove from history", show=False, id="remove"),
+        Binding("1", "quick_view('all')", "Show all", show=False, id="view-all"),
+        Binding("2", "quick_view('active')", "Show active", show=False, id="view-active"),
+        Binding("3", "quick_view('failed')", "Show failed", show=False, id="view-failed"),
+        Binding("4", "quick_view('done')", "Show done", show=False, id="view-done"),
+        Binding("o", "sort_next", "Sort by next column", show=False, id="sort-next"),
+        Binding("O", "sort_reverse", "Reverse the sort", show=False, id="sort-reverse"),
+        Binding("B", "group_batches", "Group by batch", show=False, id="group-batch"),
+        Binding("b", "contact_sheet", "Contact sheet", show=False, id="contact-sheet"),
+        Binding("w", "save_view", "Save this view", show=False, id="save-view"),
+        Binding("V", "recall_view", "Saved views", show=False, id="recall-view"),
+        Binding("shift+down", "mark_move(1)", "Mark and go down", show=False, id="mark-down"),
+        Binding("shift+up", "mark_move(-1)", "Mark and go up", show=False, id="mark-up"),
+        Binding("v", "mark_range", "Mark a range (press twice)", show=False, id="mark-range"),
+        Binding("A", "mark_all", "Mark all shown", show=False, id="mark-all"),
+        Binding("I", "invert_marks", "Invert marks", show=False, id="mark-invert"),
+        Binding("u", "clear_marks", "Clear marks", show=False, id="mark-clear"),
+        Binding("K", "move_held(-1)", "Move held job up", show=False, id="held-up"),
+        Binding("J", "move_held(1)", "Move held job down", show=False, id="held-down"),
+        Binding("E", "edit_held", "Edit held job", show=False, id="edit-held"),
+        Binding("C", "cancel_held_batch", "Cancel batch's held jobs", show=False, id="cancel-held"),
+        Binding("escape", "clear_view", "Clear marks, then filter", show=False, id="clear-view"),
     ]
 
     def __init__(self) -> None:
@@ -57,23 +97,33 @@ class MainScreen(Screen[None]):
         self._narrow = False
         self._mounted = False
         self.loaded = False
+        self.notifier: Notifier | None = None
+        self._anchor: str | None = None  # where `v` started a range
 
     @property
     def krea(self) -> KreaApp:
         return self.app  # type: ignore[return-value]
 
+    @property
+    def table(self) -> JobTable:
+        return self.query_one(JobTable)
+
     def compose(self) -> ComposeResult:
         with Horizontal(id="panes"):
-            yield JobTable(id="jobs")
+            with Vertical(id="left"):
+                yield FilterBar(id="filter-bar")
+                yield JobTable(id="jobs")
             yield JobDetail(id="detail")
         yield StatusBar(id="status")
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one(StatusBar).summary = Summary(demo=self.krea.settings.demo)
+        self.notifier = Notifier(self.app, Channels.from_settings(self.krea.settings))
         self.set_interval(TIME_REFRESH_SECONDS, self._refresh_times)
         self._apply_width(self.size.width)
         self._mounted = True
+        self.table.focus()
         if self.krea.ready:
             self.load()
 
@@ -94,12 +144,8 @@ class MainScreen(Screen[None]):
         if self.loaded or not self._mounted or not self.krea.ready:
             return
         self.loaded = True
-        store = self.krea.store
-        jobs = store.jobs()
-        table = self.query_one(JobTable)
-        table.load(jobs)
-        if jobs:
-            table.move_cursor(row=len(jobs) - 1)
+        jobs = self.krea.store.jobs()
+        self.table.load(jobs)
         counts, spend = summarize_jobs(jobs)
         engine = self.krea.engine
         self._set_summary(
@@ -112,39 +158,35 @@ class MainScreen(Screen[None]):
         self._show_current()
 
     def _set_summary(self, **changes: object) -> None:
-        from dataclasses import replace
-
         self._summary = replace(self._summary, demo=self.krea.settings.demo, **changes)
         self.query_one(StatusBar).summary = self._summary
 
+    def recount(self) -> None:
+        """Counts and spend again from every job (after jobs left the history)."""
+        counts, spend = summarize_jobs(self.table.jobs.values())
+        self._set_summary(counts=counts, spend=spend)
+
+    @property
+    def live(self) -> bool:
+        """Filled and not being torn down: timers and queued events may still fire on exit."""
+        return self.loaded and self.is_attached and bool(self.query(JobTable))
+
     def handle(self, event: EngineEvent) -> None:
-        if not self.loaded:
+        if not self.live:
             return
-        table = self.query_one(JobTable)
+        table = self.table
         if isinstance(event, JobEvent):
             table.upsert(event.job)
-            counts = dict(self._summary.counts)
-            if event.old is not None:
-                counts[event.old] = max(0, counts.get(event.old, 0) - 1)
-            counts[event.new] = counts.get(event.new, 0) + 1
-            spend = dict(self._summary.spend)
-            job = event.job
-            if event.new == "completed" and job.cost_estimate is not None:
-                unit = job.cost_unit or "?"
-                spend[unit] = spend.get(unit, 0.0) + job.cost_estimate
-            self._set_summary(counts=counts, spend=spend)
-            if event.new in ("failed",) and event.old is not None:
-                self.notify(
-                    f"{job.short_id} failed: {job.error_message or 'no reason given'}",
-                    severity="warning",
-                    timeout=6,
-                )
-            if table.current_id == job.local_id:
+            self._count(event)
+            if job_ended(event):
+                self._ended(event.job)
+            if table.current_id == event.job.local_id:
                 self._show_current()
         elif isinstance(event, PreviewEvent):
             if table.current_id == event.job.local_id:
                 self._show_current()
         elif isinstance(event, DownloadEvent):
+            table.upsert(event.job)  # its files changed: the view may filter on them later
             if table.current_id == event.job.local_id:
                 self._show_current()
             if event.error:
@@ -161,11 +203,32 @@ class MainScreen(Screen[None]):
         elif isinstance(event, NoticeEvent):
             self.notify(event.message, severity=event.severity)  # type: ignore[arg-type]
 
+    def _count(self, event: JobEvent) -> None:
+        counts = dict(self._summary.counts)
+        if event.old is not None:
+            counts[event.old] = max(0, counts.get(event.old, 0) - 1)
+        counts[event.new] = counts.get(event.new, 0) + 1
+        spend = dict(self._summary.spend)
+        job = event.job
+        if event.new == "completed" and job.cost_estimate is not None:
+            unit = job.cost_unit or "?"
+            spend[unit] = spend.get(unit, 0.0) + job.cost_estimate
+        self._set_summary(counts=counts, spend=spend)
+
+    def _ended(self, job: StoredJob) -> None:
+        assert self.notifier is not None
+        self.notifier.job_ended(job)
+        if job.batch_id:
+            batch = [j for j in self.table.jobs.values() if j.batch_id == job.batch_id]
+            outcome = batch_finished(batch)
+            if outcome is not None and outcome.total > 1:
+                self.notifier.batch_ended(job.batch_id, outcome)
+
     def _refresh_times(self) -> None:
-        if not self.loaded:
+        if not self.live:
             return
         active = self.krea.store.active_remote()
-        self.query_one(JobTable).refresh_times(active)
+        self.table.refresh_times(active)
 
     @on(DataTable.RowHighlighted, "#jobs")
     def _on_highlight(self) -> None:
@@ -179,12 +242,12 @@ class MainScreen(Screen[None]):
         job = self.current_job()
         timeline = self.krea.store.timeline(job.local_id) if job else []
         preview = self.krea.engine.downloads.preview_path(job.local_id) if job else None
-        self.query_one(JobDetail).show(job, timeline, preview=preview)
+        self.query_one(JobDetail).show(job, timeline, preview=preview, now=self.krea.now())
 
     def current_job(self) -> StoredJob | None:
         if not self.krea.ready:
             return None
-        local_id = self.query_one(JobTable).current_id
+        local_id = self.table.current_id
         if local_id is None:
             return None
         try:
@@ -192,43 +255,96 @@ class MainScreen(Screen[None]):
         except KeyError:
             return None
 
-    # -- actions -------------------------------------------------------------------------------
+    # -- the view: filter, sort, grouping --------------------------------------------------------
 
-    def action_new_job(self) -> None:
-        self.krea.open_compose()
+    @on(JobTable.ViewChanged)
+    def _on_view_changed(self) -> None:
+        if self.is_attached and self.query(FilterBar):
+            self._describe_view()
 
-    def action_edit_job(self) -> None:
-        job = self.current_job()
-        if job is not None:
-            self.krea.open_compose(model=job.model, request=job.request)
+    def _describe_view(self, typing: bool | None = None) -> None:
+        """The bar shows while typing, and whenever the view is not "every job": a user must
+        always see why rows are missing, in what order they are, and what is marked."""
+        table = self.table
+        view = table.view
+        bar = self.query_one(FilterBar)
+        info = Text()
+        shown = len(table.shown_ids())
+        info.append(f"{shown} of {len(table.jobs)}", style="bold")
+        if view.query.problems:
+            info.append(f"  {view.query.problems[0]}", style="bold red")
+        if view.sort != "created" or view.reverse:
+            arrow = "↓" if view.reverse else "↑"
+            info.append(f"  sort {SORT_WORDS.get(view.sort, view.sort)} {arrow}")
+        if view.group:
+            info.append("  by batch")
+        if table.marks:
+            info.append(f"  {len(table.marks)} marked", style="bold yellow")
+        bar.describe(info)
+        typing = bar.input.has_focus if typing is None else typing
+        bar.set_class(typing or not view.is_default or bool(table.marks), "-shown")
 
-    def action_open_result(self) -> None:
-        job = self.current_job()
-        if job is None:
-            return
-        if not job.files:
-            self.notify(f"{job.short_id} has no saved result yet ({word(job.status)})", timeout=3)
-            return
-        self.krea.open_viewer(job.local_id)
+    @on(Input.Changed, "#filter-input")
+    def _on_filter_typed(self, event: Input.Changed) -> None:
+        self.table.set_filter(event.value)
+        self._describe_view(typing=True)
 
-    async def action_cancel_job(self) -> None:
-        job = self.current_job()
-        if job is not None:
-            await self.krea.cancel_jobs([job])
+    @on(Input.Submitted, "#filter-input")
+    def _on_filter_done(self) -> None:
+        self.set_focus(self.table)
+        self._describe_view(typing=False)
 
-    def action_rerun(self) -> None:
-        job = self.current_job()
-        if job is not None:
-            self.krea.rerun(job, new_seed=False)
+    @on(FilterInput.Closed)
+    def _on_filter_closed(self) -> None:
+        self.set_focus(self.table)
+        self.set_filter("", typing=False)
 
-    def action_toggle_queue(self) -> None:
-        self.krea.toggle_queue()
+    def set_filter(self, text: str, *, typing: bool | None = None) -> None:
+        """Show `text` in the filter bar and filter by it (also what the quick keys do)."""
+        bar = self.query_one(FilterBar)
+        with bar.input.prevent(Input.Changed):
+            bar.input.value = text
+        self.table.set_filter(text)
+        self._describe_view(typing)
+
+    def action_filter(self) -> None:
+        bar = self.query_one(FilterBar)
+        bar.add_class("-shown")
+        if bar.input.value and not bar.input.value.endswith(" "):
+            with bar.input.prevent(Input.Changed):
+                bar.input.value += " "  # what is typed next is a new word, not part of the last
+        # Focus now, not on the next tick (what .focus() does): keys typed right after the
+        # slash (a paste, a fast typist over SSH) must land in the filter, not in the table.
+        self.set_focus(bar.input)
+        bar.input.cursor_position = len(bar.input.value)
+
+    def action_quick_view(self, name: str) -> None:
+        self.set_filter(with_status(self.table.view.query.text, QUICK_STATUS.get(name)))
+
+    def action_sort_next(self) -> None:
+        view = self.table.view
+        self.table.set_view(replace(view, sort=next_sort(view.sort), reverse=False))
+
+    def action_sort_reverse(self) -> None:
+        view = self.table.view
+        self.table.set_view(replace(view, reverse=not view.reverse))
+
+    def action_group_batches(self) -> None:
+        view = self.table.view
+        self.table.set_view(replace(view, group=not view.group))
+
+    def action_clear_view(self) -> None:
+        if self.table.marks:
+            self.table.clear_marks()
+        elif not self.table.view.query.is_empty:
+            self.set_filter("", typing=False)
+
+    def action_contact_sheet(self) -> None:
+        """The cursor's batch as a grid of results (the app's ContactSheet screen)."""
+        opener = getattr(self.krea, "open_contact_sheet", None)
+        if opener is not None and self.krea.ready:
+            opener(self.table.current_batch)
 
     def action_toggle_detail(self) -> None:
         self.toggle_class("-narrow")
         self._narrow = self.has_class("-narrow")
-
-    def action_copy_id(self) -> None:
-        job = self.current_job()
-        if job is not None:
-            self.krea.copy(job.remote_id or job.local_id, "job id")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 from rich.table import Table
@@ -12,7 +13,8 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from krea_tui.core.store import StoredJob, TimelineEntry
+from krea_tui.core.store import StoredJob, TimelineEntry, utcnow
+from krea_tui.core.triage import state_durations, totals
 from krea_tui.tui.images import SCALED, fit_cells
 from krea_tui.tui.status_style import status_text
 
@@ -54,6 +56,13 @@ def timeline_table(entries: list[TimelineEntry]) -> Table:
     return table
 
 
+def time_in_states(entries: list[TimelineEntry], now: datetime) -> Text:
+    """Where the job's time went, one state after another ("queued 2.0s · sampling 4.1s")."""
+    spent = totals(state_durations(entries, now))
+    parts = [f"{status} {seconds:.1f}s" for status, seconds in spent.items()]
+    return Text(" · ".join(parts), style="dim") if parts else Text("")
+
+
 class JobDetail(VerticalScroll):
     DEFAULT_CSS = """
     JobDetail { padding: 0 1; }
@@ -76,14 +85,19 @@ class JobDetail(VerticalScroll):
         yield image_widget_class("halfcell")(id="detail-thumb")
         yield Static("", id="detail-params", classes="section")
         yield Static("", id="detail-timeline", classes="section")
+        yield Static("", id="detail-spent", classes="section")
 
     def show(
-        self, job: StoredJob | None, timeline: list[TimelineEntry], preview: Path | None = None
+        self,
+        job: StoredJob | None,
+        timeline: list[TimelineEntry],
+        preview: Path | None = None,
+        now: datetime | None = None,
     ) -> None:
         """Show `job`; its saved picture, or else the in-progress `preview` if there is one."""
         if job is None:
             self.query_one("#detail-title", Static).update("No job selected.")
-            for part in ("#detail-error", "#detail-params", "#detail-timeline"):
+            for part in ("#detail-error", "#detail-params", "#detail-timeline", "#detail-spent"):
                 self.query_one(part, Static).update("")
             return
         title = Text.assemble(
@@ -96,6 +110,7 @@ class JobDetail(VerticalScroll):
         )
         self.query_one("#detail-params", Static).update(parameters_table(job))
         self.query_one("#detail-timeline", Static).update(timeline_table(timeline))
+        self.query_one("#detail-spent", Static).update(time_in_states(timeline, now or utcnow()))
         picture = job.files[0] if job.files else ""
         if not picture and preview is not None and preview.exists():
             picture = str(preview)
