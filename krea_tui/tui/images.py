@@ -66,28 +66,50 @@ def fit_cells(image_w: int, image_h: int, cols: int, rows: int) -> tuple[int, in
 
 
 class ScaledImages:
-    """A small LRU of decoded, downscaled images; safe to use from worker threads."""
+    """A small LRU of decoded, downscaled images; safe to use from worker threads.
+
+    Two threads asking for the same picture at once (the viewer loads on mount and again on
+    the first resize) share one decode: the second waits for the first instead of decoding
+    the same file again, and both get the same image object, which the half-cell widget
+    recognises and does not redraw.
+    """
 
     def __init__(self, capacity: int = 32) -> None:
         self._items: OrderedDict[tuple[str, int, int, int], PILImage.Image] = OrderedDict()
+        self._loading: dict[tuple[str, int, int, int], threading.Event] = {}
         self._capacity = capacity
         self._lock = threading.Lock()
 
     def load(self, path: Path, width: int, height: int) -> PILImage.Image:
         """`path` decoded and fitted into width×height pixels (aspect kept)."""
         key = (str(path), path.stat().st_mtime_ns, width, height)
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
+        while True:
+            with self._lock:
+                if key in self._items:
+                    self._items.move_to_end(key)
+                    return self._items[key]
+                pending = self._loading.get(key)
+                if pending is None:
+                    self._loading[key] = threading.Event()
+                    break
+            pending.wait()  # then take its result (or decode ourselves if it failed)
+        try:
+            image = self._decode(path, width, height)
+            with self._lock:
+                self._items[key] = image
+                while len(self._items) > self._capacity:
+                    self._items.popitem(last=False)
+        finally:
+            with self._lock:
+                self._loading.pop(key).set()
+        return image
+
+    @staticmethod
+    def _decode(path: Path, width: int, height: int) -> PILImage.Image:
         with PILImage.open(path) as source:
             source.draft("RGB", (width, height))  # nearly free downscale for JPEG
             image = source.convert("RGB")
         image.thumbnail((max(1, width), max(1, height)), PILImage.Resampling.BILINEAR)
-        with self._lock:
-            self._items[key] = image
-            while len(self._items) > self._capacity:
-                self._items.popitem(last=False)
         return image
 
 

@@ -1,0 +1,88 @@
+"""The benchmarks' smoke pass, part of the default test run: each benchmark's machinery on a
+small input, checked by counts and ratios only (never by wall-clock time, which depends on
+the machine and its neighbours). The figures themselves: `python -m tests.bench`."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.bench import downloads, images, status, table
+from tests.bench.common import Figure, build_history, percentile
+from tests.bench.simproc import sim_process
+
+
+def test_figure_line_has_the_documented_keys() -> None:
+    line = Figure("x", 1.5, "s", 2.0, baseline=3.0).as_dict()
+    assert {"name", "value", "unit", "target", "baseline", "ok"} <= set(line)
+    assert line["ok"] is True
+    assert Figure("x", 2.5, "s", 2.0).ok is False
+    assert Figure("x", 2.0, "s", 2.0, cmp="<").ok is False
+    assert Figure("x", 1.0, "s", None).ok is None
+    assert percentile([5, 1, 3, 2, 4], 50) == 3
+    assert percentile(list(range(1, 101)), 99) == 99
+
+
+async def test_engine_needs_a_fraction_of_the_naive_clients_requests() -> None:
+    count, speed = 64, 20.0
+    result = await status.measure(count, speed, bounded_peer=False)
+    engine: status.EngineRun = result["engine"]
+    naive: status.NaiveRun = result["naive"]
+    posts = "POST /generate/image/{model}"
+    assert engine.requests[posts] == naive.requests[posts] == count  # every job sent once
+    assert naive.requests["GET /jobs/{id}"] >= count  # each job looked at until final
+    # One list request answers for every job in flight: status looks are a small fraction,
+    # and everything together (the same POSTs included) stays within a tenth.
+    assert engine.requests["GET /jobs"] <= 0.05 * naive.requests["GET /jobs/{id}"]
+    assert engine.total <= 0.10 * naive.total, (engine.requests, naive.requests)
+    # Every status the engine recorded with a time was compared with the simulator's.
+    assert len(engine.lags) >= count
+
+
+async def test_table_takes_every_row_and_every_update(tmp_path: Path) -> None:
+    from krea_tui.config import Settings
+    from krea_tui.tui.app import KreaApp
+    from tests.tui.history import static_runtime_factory
+
+    settings = Settings(
+        data_dir=tmp_path / "data", output_dir=tmp_path / "out", demo=False, auto_download=False
+    )
+    build_history(settings.history_path, 300, in_flight=100)
+    app = KreaApp(
+        settings, image_protocol="halfcell", runtime_factory=static_runtime_factory(tmp_path)
+    )
+    async with app.run_test(headless=True, size=(120, 40)) as pilot:
+        for _ in range(500):
+            await pilot.pause()
+            if app.ready and app.screen_stack[0].loaded:  # type: ignore[attr-defined]
+                break
+        jobs_table = app.screen_stack[0].query_one("#jobs")
+        assert jobs_table.row_count == 400  # type: ignore[attr-defined]
+        counter = table.count_handled(app)
+        feeder = table.Feeder(app)
+        seen = feeder.batch(float("inf"))
+        assert len(seen) == 100
+        feeder.apply(seen)
+        await table.wait_handled(app, counter, len(seen))
+        assert counter["handled"] == 100  # one event per change reached the screen
+        moved = {rid: job.status for rid, job in seen.items()}
+        assert all(app.store.by_remote_id(rid).status == new for rid, new in moved.items())
+
+
+async def test_viewer_draws_a_large_result() -> None:
+    latencies, gaps = await images.measure(1)
+    assert len(latencies) == len(gaps) == 1
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+async def test_downloads_all_land_by_engine_and_by_curl(tmp_path: Path) -> None:
+    count = 10
+    with sim_process(speed=1000, concurrency=count, backlog=count, seed=3) as sim:
+        urls = await downloads.completed_urls(sim, count)
+        assert len(set(urls)) == count
+        downloads.curl_all(urls, tmp_path / "curl")  # raises unless every file landed
+        _, landed = await downloads.engine_all(sim, urls, tmp_path / "engine")
+    assert landed == count
+    assert len(list((tmp_path / "curl").iterdir())) == count
