@@ -1,4 +1,6 @@
-"""A fixed job history for deterministic screens: fixed ids, times, seeds and pictures."""
+"""A fixed demo history for deterministic screens: fixed ids, times, seeds, and pictures drawn
+by the simulator's own generator. The snapshot tests and `scripts/screenshots.py` both use it,
+so the README's pictures and the tested screens are the same app over the same data."""
 
 from __future__ import annotations
 
@@ -105,7 +107,43 @@ def fill(store: JobStore, results: Path, count: int = 20) -> None:
             store.add_file(job.local_id, 0, f"https://gen.example.test/{remote}.png", picture)
 
 
-def static_runtime_factory(tmp_path: Path, count: int = 20) -> Any:
+SWEEP_BATCH = "sweep-20261123-115900-0001+steps+guidance_scale_flux"
+
+
+def add_sweep(store: JobStore, results: Path) -> None:
+    """A finished 3×3 steps × guidance sweep, newest of all: what the contact sheet shows."""
+    created = NOW - timedelta(seconds=50)
+    n = 0
+    for steps in (20, 30, 40):
+        for guidance in (2, 3.5, 5):
+            prompt = "a paper boat on a pond, morning mist"
+            request = {"prompt": prompt, "seed": 7, "steps": steps, "guidance_scale_flux": guidance}
+            job = store.add_job(
+                "bfl/flux-1-dev",
+                request,
+                batch_id=SWEEP_BATCH,
+                now=created,
+                local_id=f"s{n}" + "0" * 30,
+                cost_estimate=0.007,
+                cost_unit="USD",
+            )
+            remote = f"5{n}eeb000-0000-4000-8000-{n:012d}"
+            store.update(
+                job.local_id, remote_id=remote, remote_created_at=created, submitted_at=created
+            )
+            at = created
+            for step in LIFECYCLE:
+                at += timedelta(seconds=1 + steps / 20)
+                store.set_status(job.local_id, step, at)
+            picture = results / f"{remote}-0.png"
+            write_picture(picture, f"{prompt} {steps} {guidance}", 7 + n)
+            url = f"https://gen.example.test/{remote}.png"
+            store.update(job.local_id, urls=[url])
+            store.add_file(job.local_id, 0, url, picture)
+            n += 1
+
+
+def static_runtime_factory(tmp_path: Path, count: int = 20, *, sweep: bool = False) -> Any:
     """A runtime over a filled history whose engine never starts: nothing changes on screen."""
 
     @contextlib.asynccontextmanager
@@ -113,6 +151,8 @@ def static_runtime_factory(tmp_path: Path, count: int = 20) -> Any:
         store = JobStore(settings.history_path)
         if not store.jobs():
             fill(store, tmp_path / "results", count)
+            if sweep:
+                add_sweep(store, tmp_path / "results")
         client = KreaClient("unused-token", base_url="http://127.0.0.1:9")
         engine = JobEngine(client, store, engine_config(settings))
         try:
@@ -122,3 +162,29 @@ def static_runtime_factory(tmp_path: Path, count: int = 20) -> Any:
             store.close()
 
     return factory
+
+
+async def settle(pilot: Any) -> None:
+    """Wait until the app shows the history, images are decoded and cursors stop blinking."""
+    from textual.widgets import Input, TextArea
+
+    app = pilot.app
+    for _ in range(200):
+        await pilot.pause()
+        if getattr(app, "ready", False) and app.screen_stack[0].loaded:
+            break
+    await wait_for_workers(app)
+    app.clear_notifications()  # toasts time out on a clock; screens are compared without them
+    for widget in app.screen.query("Input, TextArea"):
+        if isinstance(widget, Input | TextArea):
+            widget.cursor_blink = False
+    await pilot.pause()
+    await wait_for_workers(app)
+    await pilot.pause()
+
+
+async def wait_for_workers(app: Any) -> None:
+    """Finish short workers (image decoding); the engine's worker lives as long as the app."""
+    workers = [w for w in app.workers if w.group != "engine"]
+    if workers:  # an empty list would mean "all workers", the engine's included
+        await app.workers.wait_for_complete(workers)
