@@ -15,14 +15,13 @@ do not know survive, the write is atomic, and a file that does not parse is neve
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from krea_tui.config import ConfigError, config_file, read_for_update, write_toml
+from krea_tui.config import ConfigError, config_file, read_for_update, read_toml, write_toml
 
-_NAME = re.compile(r"^[\w][\w .+-]{0,39}$")
+_NAME = re.compile(r"[\w][\w .+-]{0,39}")
 
 
 def views_path(config_path: Path | None = None) -> Path:
@@ -48,19 +47,14 @@ class SavedView:
 
 
 def check_name(name: str) -> str | None:
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         return "a view name is 1–40 letters, digits, spaces or . + - _"
     return None
 
 
 def load_views(path: Path) -> dict[str, SavedView]:
     """Views by name; a missing file has none. A file that does not parse raises ConfigError."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    data = read_toml(path)
     table = data.get("views", {})
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [views] must be a table")

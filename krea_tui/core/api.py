@@ -8,6 +8,7 @@ result files live on a CDN, and a token must never travel to a host that is not 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import tempfile
@@ -30,7 +31,7 @@ from krea_tui.core.errors import (
     error_from_response,
     redact,
 )
-from krea_tui.core.files import TEMP_PREFIX, TEMP_SUFFIX
+from krea_tui.core.files import TEMP_PREFIX, TEMP_SUFFIX, media_type
 from krea_tui.core.models import Job
 
 DEFAULT_BASE_URL = "https://api.krea.ai"
@@ -39,6 +40,12 @@ DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=30.0, write=30.0, pool=10.0)
 DOWNLOAD_TIMEOUT = httpx.Timeout(connect=10.0, read=120.0, write=30.0, pool=30.0)
 DEFAULT_LIMITS = httpx.Limits(max_connections=32, max_keepalive_connections=16)
 MAX_DOWNLOAD_BYTES = 512 * 1024 * 1024
+# An API answer is JSON about jobs: a page of 1,000 jobs is well under a megabyte. A server
+# sending more (or without end) is broken, and must not take the memory with it.
+MAX_ANSWER_BYTES = 32 * 1024 * 1024
+# A whole API call, answer body included: httpx's read timeout is per chunk, so a body dripped
+# a byte at a time would otherwise hold the watcher (or a POST) for hours.
+DEFAULT_DEADLINE = 120.0
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 log = logging.getLogger(__name__)
@@ -120,6 +127,7 @@ class KreaClient:
         transport: httpx.AsyncBaseTransport | None = None,
         max_connections: int | None = None,
         budget: RequestBudget | None = None,
+        deadline: float = DEFAULT_DEADLINE,
     ) -> None:
         if not token:
             raise ValueError("an API token is required")
@@ -144,6 +152,7 @@ class KreaClient:
         # Requests sent, by "METHOD /route": the engine and the benchmarks read this.
         self.request_counts: Counter[str] = Counter()
         self.budget = budget
+        self.deadline = deadline
 
     def __repr__(self) -> str:
         return f"KreaClient(base_url={self.base_url!r})"
@@ -243,8 +252,16 @@ class KreaClient:
         return dest
 
     async def fetch(self, url: str, *, max_bytes: int = MAX_DOWNLOAD_BYTES) -> bytes:
-        """A result file's bytes in memory (images are small; the engine adds metadata first)."""
-        return b"".join([chunk async for chunk in self._result_chunks(url, max_bytes)])
+        """A result file's bytes in memory (images are small; the engine adds metadata first).
+        Bytes that are no image, video or model (an HTML page answered with 200 by a CDN or a
+        captive portal) raise UnexpectedResponseError instead of being saved as a result."""
+        data = b"".join([chunk async for chunk in self._result_chunks(url, max_bytes)])
+        if media_type(data[:16]) is None:
+            start = data[:40].decode("ascii", "replace")
+            raise UnexpectedResponseError(
+                f"{url} did not answer with an image or video (it starts {start!r})", status=200
+            )
+        return data
 
     async def _result_chunks(self, url: str, max_bytes: int) -> AsyncIterator[bytes]:
         """The body of a result URL, refusing to read past `max_bytes`."""
@@ -287,24 +304,75 @@ class KreaClient:
             await self.budget.take()
         self.request_counts[route] += 1
         try:
-            response = await self._http.request(method, url, **kwargs)
-        except httpx.HTTPError as exc:
-            raise self._transport_error(exc, method, url) from None
-        log.debug("%s %s -> %s", method, url, response.status_code)
-        if response.status_code >= 400:
-            raise self._error(response.status_code, response.text, response.headers)
-        if not response.content:
+            async with asyncio.timeout(self.deadline):
+                response, body = await self._exchange(method, url, **kwargs)
+        except TimeoutError:
+            # The request may have arrived (a POST may have created a job): say so.
+            raise RequestTimeout(
+                f"{method} {url}: no complete answer within {self.deadline:g} s",
+                request_sent=True,
+            ) from None
+        status = response.status_code
+        log.debug("%s %s -> %s", method, url, status)
+        # A server or proxy echoing the token must not carry it into errors or the history.
+        text = redact(_decode(body, response.encoding), (self._token,))
+        if status >= 400:
+            raise self._error(status, text, response.headers)
+        if 300 <= status < 400:
+            # Never followed: the token would go wherever the redirect points.
+            where = redact(response.headers.get("location", "nowhere"), (self._token,))
+            raise UnexpectedResponseError(
+                f"{method} {url}: answered {status}, a redirect to {where[:200]}, which "
+                "krea-tui does not follow",
+                status=status,
+            )
+        if not text.strip():
             return None
         try:
-            return response.json()
-        except ValueError:
+            return json.loads(text)
+        except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
             raise UnexpectedResponseError(
-                f"{method} {url}: the answer is not JSON", status=response.status_code
+                f"{method} {url}: the answer is not JSON", status=status
             ) from None
+
+    async def _exchange(self, method: str, url: str, **kwargs: Any) -> tuple[httpx.Response, bytes]:
+        """Send one request; the answer and its body, read up to MAX_ANSWER_BYTES."""
+        try:
+            request = self._http.build_request(method, url, **kwargs)
+            response = await self._http.send(request, stream=True)
+            try:
+                declared = response.headers.get("content-length", "")
+                if declared.isdigit() and int(declared) > MAX_ANSWER_BYTES:
+                    raise self._too_large(method, url, response.status_code)
+                chunks: list[bytes] = []
+                size = 0
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > MAX_ANSWER_BYTES:
+                        raise self._too_large(method, url, response.status_code)
+                    chunks.append(chunk)
+            finally:
+                await response.aclose()
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc, method, url) from None
+        return response, b"".join(chunks)
+
+    @staticmethod
+    def _too_large(method: str, url: str, status: int) -> UnexpectedResponseError:
+        return UnexpectedResponseError(
+            f"{method} {url}: the answer is larger than {MAX_ANSWER_BYTES} bytes", status=status
+        )
 
     def _stream(self, method: str, url: str, *, route: str) -> _StreamContext:
         self.request_counts[route] += 1
         return _StreamContext(self, method, url)
+
+
+def _decode(body: bytes, encoding: str | None) -> str:
+    try:
+        return body.decode(encoding or "utf-8", "replace")
+    except LookupError:  # a charset that names no text codec (`charset=rot13`)
+        return body.decode("utf-8", "replace")
 
 
 class _StreamContext:

@@ -54,7 +54,7 @@ def problems(
 
 def _path_key(field: str) -> tuple[tuple[int, int | str], ...]:
     # Numeric parts sort as numbers so "styles.2" comes before "styles.10".
-    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in field.split(".") if field)
+    return tuple((0, int(p)) if p.isdecimal() else (1, p) for p in field.split(".") if field)
 
 
 def json_type(value: Any) -> str:

@@ -13,7 +13,7 @@ from krea_tui.core.api import KreaClient
 from krea_tui.core.errors import KreaError
 from krea_tui.core.events import DownloadEvent, EngineEvent, PreviewEvent
 from krea_tui.core.files import atomic_write, free_path, result_path
-from krea_tui.core.metadata import request_document, with_metadata
+from krea_tui.core.metadata import request_document, request_from_png, with_metadata
 from krea_tui.core.store import JobStore, StoredJob, utcnow
 
 log = logging.getLogger(__name__)
@@ -142,10 +142,24 @@ class Downloader:
                 when=job.remote_created_at or job.created_at or utcnow(),
                 model=job.model,
                 seed=job.request.get("seed", ""),
-            )
+            ),
+            # Killed after writing the picture and before recording it, we find it here on
+            # the next start: write over our own copy instead of leaving it as an orphan.
+            reuse=lambda path: _written_for(path, job_id, index),
         )
         document = request_document(job.model, job.request, **extra, url=url)
         atomic_write(target, with_metadata(data, job.model, job.request, **extra))
         sidecar = target.with_name(target.name + ".json")
         atomic_write(sidecar, json.dumps(document, indent=2, sort_keys=True).encode() + b"\n")
         return target
+
+
+def _written_for(path: Path, job_id: str, index: int) -> bool:
+    """Whether `path` is a result this app saved for result `index` of `job_id`."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(1 << 16)  # our text chunks come before the image data
+    except OSError:
+        return False
+    document = request_from_png(head)
+    return bool(document) and document.get("job_id") == job_id and document.get("index") == index

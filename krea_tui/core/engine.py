@@ -150,6 +150,9 @@ class JobEngine:
     async def start(self) -> None:
         """Recover from the last run, then start submitting and watching."""
         sweep_temp_files(self.config.output_dir)
+        if self.config.preview_dir is not None:
+            # Previews are written atomically too: a kill mid-write leaves a temp file there.
+            sweep_temp_files(self.config.preview_dir)
         now = utcnow()
         for job in self.store.jobs(statuses=[LocalStatus.SUBMITTING]):
             # We died during its POST: the server may or may not have it.

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
@@ -103,13 +103,12 @@ def media_type(head: bytes) -> str | None:
     return None
 
 
-def free_path(path: Path) -> Path:
-    """`path`, or `name-1.ext`, `name-2.ext`… if something is already there."""
-    if not path.exists():
-        return path
-    for n in range(1, 10_000):
-        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
-        if not candidate.exists():
+def free_path(path: Path, *, reuse: Callable[[Path], bool] | None = None) -> Path:
+    """`path`, or `name-1.ext`, `name-2.ext`… if something is already there. A taken name for
+    which `reuse` says yes is returned as it is: our own earlier copy of the same thing."""
+    for n in range(10_000):
+        candidate = path if n == 0 else path.with_name(f"{path.stem}-{n}{path.suffix}")
+        if not candidate.exists() or (reuse is not None and reuse(candidate)):
             return candidate
     raise FileExistsError(f"no free name next to {path}")
 
