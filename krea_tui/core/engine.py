@@ -15,7 +15,7 @@ import contextlib
 import logging
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -163,9 +163,10 @@ class JobEngine:
                 error_message="krea-tui stopped while sending this job; checking the server",
             )
         if self.config.auto_download:
-            for job in self.store.jobs(statuses=[JobStatus.COMPLETED]):
-                if len(job.files) < len(job.urls):
-                    self.downloads.request(job.local_id)
+            # Counted in SQL: loading every completed job to compare two lengths cost ~0.2 s
+            # of start-up on a 10,000-job history, before the first frame.
+            for local_id in self.store.completed_without_files():
+                self.downloads.request(local_id)
         self._spawn(self._submit_loop(), "submitter")
         self._spawn(self._watch_loop(), "watcher")
 
@@ -501,8 +502,9 @@ class JobEngine:
     def _apply(self, seen: Mapping[str, Job]) -> None:
         """Record what the server says about each job; publish only real forward changes."""
         changes: list[tuple[StoredJob, Job]] = []
+        known = self.store.by_remote_ids(seen)  # one query for the lot, not two per job
         for remote_id, remote in seen.items():
-            local = self.store.by_remote_id(remote_id)
+            local = known.get(remote_id)
             if local is None or local.is_final:
                 continue
             new = remote.status_text
@@ -532,7 +534,19 @@ class JobEngine:
                 )
         for local, remote in changes:
             new = remote.status_text
-            updated = self.store.get(local.local_id)
+            # What set_status just wrote, built here instead of read back (a query and a row
+            # parse per job); times as the store keeps them, to the millisecond.
+            updated = replace(
+                local,
+                status=new,
+                urls=tuple(remote.urls),
+                error_code=remote.error_code,
+                error_message=remote.error_message,
+            )
+            if remote.is_terminal or updated.is_final:
+                end = (remote.completed_at or now) if remote.is_terminal else now
+                end = end.replace(microsecond=end.microsecond - end.microsecond % 1000)
+                updated = replace(updated, finished_at=end)
             self._publish(JobEvent(updated, local.status, new, skipped_between(local.status, new)))
             if remote.is_terminal:
                 finished = True

@@ -361,6 +361,20 @@ class JobStore:
             else None
         )
 
+    def by_remote_ids(self, remote_ids: Iterable[str]) -> dict[str, StoredJob]:
+        """The known jobs among these remote ids, by remote id: a poll's hundreds of changes
+        in a few queries instead of two each (`by_remote_id`)."""
+        ids = list(remote_ids)
+        rows: list[sqlite3.Row] = []
+        # Chunked to stay under SQLite's bound-parameter limit, as `_files_of` is.
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows += self._db.execute(
+                f"SELECT * FROM jobs WHERE remote_id IN ({marks})", chunk
+            ).fetchall()
+        return {job.remote_id: job for job in self._with_files(rows) if job.remote_id}
+
     def _with_files(self, rows: Sequence[sqlite3.Row]) -> list[StoredJob]:
         files = self._files_of([r["local_id"] for r in rows])
         return [self._row_to_job(r, files.get(r["local_id"], ())) for r in rows]

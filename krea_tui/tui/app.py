@@ -6,6 +6,7 @@ cancelled) with `exit_on_error=False`: a failure becomes a modal with the reason
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -17,14 +18,18 @@ from textual.binding import Binding
 from textual.worker import Worker, WorkerState
 
 from krea_tui.config import Settings
+from krea_tui.core.events import EngineEvent, Subscription
 from krea_tui.core.store import StoredJob, utcnow
 from krea_tui.runtime import Runtime, SetupError, open_runtime
 from krea_tui.tui.commands import KreaCommands
 from krea_tui.tui.messages import EngineUpdate, RuntimeFailed, RuntimeReady
 from krea_tui.tui.screens.main import MainScreen
-from krea_tui.tui.screens.modals import ConfirmModal, MessageModal
+from krea_tui.tui.screens.modals import MessageModal
 
 RuntimeFactory = Callable[[Settings], Any]
+# Engine events per EngineUpdate message at most (a 2 s poll brings ~600): between two parts,
+# keys pressed meanwhile are handled and the screen may draw.
+EVENTS_PER_MESSAGE = 250
 
 
 class KreaApp(App[None]):
@@ -52,6 +57,7 @@ class KreaApp(App[None]):
         self.image_protocol = image_protocol
         self._runtime_factory = runtime_factory
         self.runtime: Runtime | None = None
+        self._update_handled = asyncio.Event()  # set when an EngineUpdate has been applied
 
     # -- start-up ------------------------------------------------------------------------------
 
@@ -78,10 +84,36 @@ class KreaApp(App[None]):
                 subscription = runtime.engine.subscribe()
                 self.runtime = runtime
                 self.post_message(RuntimeReady())
-                async for event in subscription:
-                    self.post_message(EngineUpdate(event))
+                await self._forward_events(subscription)
         except SetupError as exc:
             self.post_message(RuntimeFailed(str(exc)))
+
+    async def _forward_events(self, subscription: Subscription) -> None:
+        """Post the engine's events as they come, each message carrying every event that is
+        already waiting. A poll publishes hundreds at once (all before this wakes up); one
+        message per event made a key pressed meanwhile wait behind all of them."""
+        queue = subscription.queue
+        while True:
+            event = await queue.get()
+            if event is None:
+                return  # the subscription was closed
+            batch: list[EngineEvent] = [event]
+            closed = False
+            while not queue.empty():
+                waiting = queue.get_nowait()
+                if waiting is None:
+                    closed = True
+                    break
+                batch.append(waiting)
+            for start in range(0, len(batch), EVENTS_PER_MESSAGE):
+                self._update_handled.clear()
+                if not self.post_message(EngineUpdate(batch[start : start + EVENTS_PER_MESSAGE])):
+                    return  # the app is closing
+                # The next part goes once this one is applied: a key pressed meanwhile gets
+                # in between, and what the engine publishes meanwhile joins the next message.
+                await self._update_handled.wait()
+            if closed:
+                return
 
     @on(Worker.StateChanged)
     def _on_worker_state(self, event: Worker.StateChanged) -> None:
@@ -125,13 +157,17 @@ class KreaApp(App[None]):
 
     @on(EngineUpdate)
     def _on_update(self, message: EngineUpdate) -> None:
-        if not self.screen_stack:
-            return  # shutting down: events still queued (downloads ending) have nowhere to go
-        self._main().handle(message.event)
-        for screen in self.screen_stack:
-            handler = getattr(screen, "on_engine_event", None)
-            if handler is not None and not isinstance(screen, MainScreen):
-                handler(message.event)
+        try:
+            if not self.screen_stack:
+                return  # shutting down: events still queued (downloads ending) have nowhere to go
+            self._main().handle_batch(message.events)
+            for screen in self.screen_stack:
+                handler = getattr(screen, "on_engine_event", None)
+                if handler is not None and not isinstance(screen, MainScreen):
+                    for event in message.events:
+                        handler(event)
+        finally:
+            self._update_handled.set()  # the engine worker may send the next part
 
     @on(RuntimeFailed)
     def _on_failed(self, message: RuntimeFailed) -> None:
@@ -224,21 +260,6 @@ class KreaApp(App[None]):
         else:
             self.engine.pause()  # no reason: nothing went wrong, so no modal
             self.notify("Local queue paused: held jobs wait; sent jobs keep running", timeout=3)
-
-    async def cancel_jobs(self, jobs: Sequence[StoredJob]) -> None:
-        if not jobs:
-            return
-
-        async def go(confirmed: bool | None) -> None:
-            if not confirmed:
-                return
-            for job in jobs:
-                result = await self.engine.cancel(job.local_id)
-                severity = "information" if result.ok else "warning"
-                self.notify(f"{job.short_id}: {result.message}", severity=severity)
-
-        noun = "this job" if len(jobs) == 1 else f"these {len(jobs)} jobs"
-        await self.push_screen(ConfirmModal(f"Cancel {noun}?", "Cancel job", "Keep"), go)
 
     @work(group="import", exclusive=True, exit_on_error=False)
     async def import_from_server(self) -> None:

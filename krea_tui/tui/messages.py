@@ -23,6 +23,9 @@ class RuntimeFailed(Message):
 
 @dataclass
 class EngineUpdate(Message):
-    """One engine event, delivered in the order the engine published it."""
+    """Engine events in the order the engine published them: every event that was waiting
+    when the app's engine worker looked. A poll publishes hundreds at once; one message for
+    all of them lets a key pressed meanwhile through after one message instead of hundreds,
+    and lets the screen draw the rows, counts and detail pane once for the lot."""
 
-    event: EngineEvent
+    events: list[EngineEvent]
