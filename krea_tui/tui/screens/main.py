@@ -48,6 +48,9 @@ SORT_WORDS = {"created": "queue order", "time": "run time"}
 
 class MainScreen(JobActions, Screen[None]):
     BINDING_GROUP_TITLE = "Jobs"
+    # Keys typed before the first frame (a fast typist, a paste) go to the table: the hidden
+    # filter input comes first in the DOM and would otherwise take them.
+    AUTO_FOCUS = "#jobs"
     DEFAULT_CSS = """
     MainScreen #panes { height: 1fr; }
     MainScreen #left { width: 3fr; min-width: 40; height: 1fr; }
