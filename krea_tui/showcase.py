@@ -5,7 +5,7 @@ so the README's pictures and the tested screens are the same app over the same d
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -143,16 +143,15 @@ def add_sweep(store: JobStore, results: Path) -> None:
             n += 1
 
 
-def static_runtime_factory(tmp_path: Path, count: int = 20, *, sweep: bool = False) -> Any:
-    """A runtime over a filled history whose engine never starts: nothing changes on screen."""
+def runtime_over(tmp_path: Path, fill_history: Callable[[JobStore, Path], None]) -> Any:
+    """A runtime over a history `fill_history(store, results_dir)` writes once, whose engine
+    never starts: nothing changes on screen."""
 
     @contextlib.asynccontextmanager
     async def factory(settings: Settings) -> AsyncIterator[Runtime]:
         store = JobStore(settings.history_path)
         if not store.jobs():
-            fill(store, tmp_path / "results", count)
-            if sweep:
-                add_sweep(store, tmp_path / "results")
+            fill_history(store, tmp_path / "results")
         client = KreaClient("unused-token", base_url="http://127.0.0.1:9")
         engine = JobEngine(client, store, engine_config(settings))
         try:
@@ -162,6 +161,17 @@ def static_runtime_factory(tmp_path: Path, count: int = 20, *, sweep: bool = Fal
             store.close()
 
     return factory
+
+
+def static_runtime_factory(tmp_path: Path, count: int = 20, *, sweep: bool = False) -> Any:
+    """The fixed history of `count` jobs in every state (and the finished sweep, if asked)."""
+
+    def fill_history(store: JobStore, results: Path) -> None:
+        fill(store, results, count)
+        if sweep:
+            add_sweep(store, results)
+
+    return runtime_over(tmp_path, fill_history)
 
 
 async def settle(pilot: Any) -> None:

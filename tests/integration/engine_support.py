@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import sqlite3
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
@@ -213,3 +214,17 @@ def statuses(store: JobStore, local_ids: Iterable[str]) -> dict[str, int]:
     for local_id in local_ids:
         counts[store.get(local_id).status] += 1
     return dict(counts)
+
+
+def db_rows(db: Path) -> list[dict[str, Any]]:
+    """The jobs as another (perhaps dead) process committed them, read on our own connection."""
+    if not db.exists():
+        return []
+    connection = sqlite3.connect(db, timeout=5)
+    connection.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in connection.execute("SELECT * FROM jobs ORDER BY position")]
+    except sqlite3.OperationalError:  # killed before the schema was created
+        return []
+    finally:
+        connection.close()

@@ -22,6 +22,7 @@ from tests.conftest import TOKEN_A, SimFactory, eventually
 from tests.integration.engine_support import (
     FLUX,
     check_saved_files,
+    db_rows,
     part_files,
     running_engine,
     sim_jobs,
@@ -53,20 +54,6 @@ def kill(child: subprocess.Popen[str]) -> None:
     assert child.returncode == -signal.SIGKILL
 
 
-def rows(db: Path) -> list[dict[str, Any]]:
-    """The jobs as another process committed them (read with a connection of our own)."""
-    if not db.exists():
-        return []
-    connection = sqlite3.connect(db, timeout=5)
-    connection.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in connection.execute("SELECT * FROM jobs ORDER BY position")]
-    except sqlite3.OperationalError:  # the schema is not there yet
-        return []
-    finally:
-        connection.close()
-
-
 def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -79,7 +66,7 @@ ACTIVE = {"backlogged", "queued", "scheduled", "processing", "sampling", "interm
 
 
 def count_status(db: Path, statuses: set[str]) -> int:
-    return sum(row["status"] in statuses for row in rows(db))
+    return sum(row["status"] in statuses for row in db_rows(db))
 
 
 @contextmanager
@@ -135,7 +122,7 @@ def test_killed_engine_resumes_on_restart_and_sends_nothing_twice(
             break
     else:
         raise AssertionError("every attempt was killed during a POST")
-    before = rows(db)
+    before = db_rows(db)
     assert len(before) == count
     assert any(row["status"] == "held" for row in before)  # there is work left to resume
 
@@ -147,7 +134,7 @@ def test_killed_engine_resumes_on_restart_and_sends_nothing_twice(
     (lost_prompt,) = prompts
     lost = next(
         row
-        for row in rows(db)
+        for row in db_rows(db)
         if row["request"]
         == json.dumps(
             {"prompt": lost_prompt, "seed": 1000 + int(lost_prompt.split()[1])}, sort_keys=True
@@ -162,7 +149,7 @@ def test_killed_engine_resumes_on_restart_and_sends_nothing_twice(
     except subprocess.TimeoutExpired:
         child.kill()
         out, err = child.communicate()
-        states = sorted((row["status"], row["error_message"] or "") for row in rows(db))
+        states = sorted((row["status"], row["error_message"] or "") for row in db_rows(db))
         raise AssertionError(
             f"the restarted engine did not finish; jobs: {states}; its last words:\n"
             + "\n".join(err.splitlines()[-25:])

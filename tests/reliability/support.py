@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from krea_tui.sim.server import RunningSim
-from tests.integration.engine_support import sim_jobs, sim_prompt
+from tests.integration.engine_support import db_rows, sim_jobs, sim_prompt
 
 ROOT = Path(__file__).resolve().parents[2]
 # `KREA_TUI_SOAK=full` runs the long versions (more kills, rounds and examples).
@@ -88,20 +88,6 @@ class Child:
         self.proc.wait(10)
         self._log.close()
         assert self.proc.returncode == -signal.SIGKILL, self.proc.returncode
-
-
-def db_rows(db: Path) -> list[dict[str, Any]]:
-    """The jobs as the (dead) child committed them, read with a connection of our own."""
-    if not db.exists():
-        return []
-    connection = sqlite3.connect(db, timeout=5)
-    connection.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in connection.execute("SELECT * FROM jobs ORDER BY position")]
-    except sqlite3.OperationalError:  # killed before the schema was created
-        return []
-    finally:
-        connection.close()
 
 
 def file_rows(db: Path) -> list[dict[str, Any]]:

@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
 
-from krea_tui.config import Settings
-from krea_tui.core.api import KreaClient
-from krea_tui.core.catalog import bundled_catalog
-from krea_tui.core.engine import JobEngine
 from krea_tui.core.store import JobStore
-from krea_tui.runtime import Runtime, engine_config
+from krea_tui.showcase import NOW, runtime_over, write_picture
 from krea_tui.tui.app import KreaApp
 from krea_tui.tui.screens.contact_sheet import ContactSheet
 from krea_tui.tui.screens.viewer import ResultViewer
 from tests.tui.conftest import settings_in, settle
-from tests.tui.history import NOW, write_picture
 
 BATCH = "sweep-20261123-115000-abcd+steps+guidance_scale_flux"
 STEPS = (20, 30, 40)
@@ -79,21 +72,7 @@ def fill_sweep(store: JobStore, results: Path) -> None:
 
 def sweep_runtime_factory(tmp_path: Path) -> Any:
     """A runtime over one finished-ish sweep whose engine never starts: a still picture."""
-
-    @contextlib.asynccontextmanager
-    async def factory(settings: Settings) -> AsyncIterator[Runtime]:
-        store = JobStore(settings.history_path)
-        if not store.jobs():
-            fill_sweep(store, tmp_path / "results")
-        client = KreaClient("unused-token", base_url="http://127.0.0.1:9")
-        engine = JobEngine(client, store, engine_config(settings))
-        try:
-            yield Runtime(settings, client, store, engine, bundled_catalog())
-        finally:
-            await client.aclose()
-            store.close()
-
-    return factory
+    return runtime_over(tmp_path, fill_sweep)
 
 
 def sweep_app(tmp_path: Path) -> KreaApp:
