@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from textual.pilot import Pilot
 
 from krea_tui.config import Settings
 from krea_tui.showcase import NOW, settle, static_runtime_factory, wait_for_workers
@@ -38,4 +40,15 @@ def static_app(tmp_path: Path) -> Callable[..., KreaApp]:
     return make
 
 
-__all__ = ["settings_in", "settle", "static_app", "wait_for_workers"]
+async def until(
+    pilot: Pilot[None], condition: Callable[[], bool], what: str, deadline: float = 30.0
+) -> None:
+    """Let the app run until `condition` holds; fail with `what` after the deadline."""
+    end = time.monotonic() + deadline
+    while not condition():
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.05)
+
+
+__all__ = ["settings_in", "settle", "static_app", "until", "wait_for_workers"]

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-
-from textual.pilot import Pilot
 
 from krea_tui.config import Settings
 from krea_tui.core.store import JobStore, utcnow
@@ -16,7 +12,6 @@ from krea_tui.tui.app import KreaApp
 from krea_tui.tui.screens.main import MainScreen
 from tests.conftest import TOKEN_A
 
-DEADLINE = 30.0
 CAUSES = [
     ("content_moderation", "The output was blocked by content moderation."),
     ("provider_error", "The model provider returned an error."),
@@ -80,15 +75,6 @@ def main_screen(app: KreaApp) -> MainScreen:
     screen = app.screen_stack[0]
     assert isinstance(screen, MainScreen)
     return screen
-
-
-async def until(pilot: Pilot[None], condition: Callable[[], bool], what: str) -> None:
-    """Let the app run until `condition` holds; fail with `what` after the deadline."""
-    end = time.monotonic() + DEADLINE
-    while not condition():
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.05)
 
 
 def mixed_app(tmp_path: Path, count: int = 60, *, batch_every: int = 0) -> KreaApp:

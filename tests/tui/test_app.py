@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,18 +13,7 @@ from krea_tui.tui.screens.compose import ComposeScreen
 from krea_tui.tui.screens.modals import MessageModal
 from krea_tui.tui.screens.viewer import ResultViewer
 from krea_tui.tui.widgets.job_table import JobTable
-from tests.tui.conftest import settings_in, settle
-
-DEADLINE = 30.0
-
-
-async def until(pilot: Pilot[None], condition: Callable[[], bool], what: str) -> None:
-    """Let the app run until `condition` holds; fail with `what` after the deadline."""
-    end = time.monotonic() + DEADLINE
-    while not condition():
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.05)
+from tests.tui.conftest import settings_in, settle, until
 
 
 def demo_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, speed: float) -> KreaApp:

@@ -15,8 +15,7 @@ from krea_tui.tui.app import KreaApp
 from krea_tui.tui.screens.compose import ComposeScreen
 from krea_tui.tui.screens.modals import AskModal, ConfirmModal
 from krea_tui.tui.screens.presets import PresetsModal, PromptHistoryModal
-from tests.tui.conftest import settings_in, settle
-from tests.tui.test_app import until
+from tests.tui.conftest import settings_in, settle, until
 
 
 def make_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> KreaApp:

@@ -12,8 +12,8 @@ from krea_tui.tui.screens.edit_held import EditHeldModal
 from krea_tui.tui.screens.modals import AskModal, ConfirmModal
 from krea_tui.tui.screens.triage import TriageScreen
 from krea_tui.tui.screens.views import ViewsModal
-from tests.tui.conftest import settle
-from tests.tui.queue_support import main_screen, mixed_app, until
+from tests.tui.conftest import settle, until
+from tests.tui.queue_support import main_screen, mixed_app
 
 
 def question(app: KreaApp) -> str:

@@ -7,8 +7,8 @@ from pathlib import Path
 from krea_tui.tui.app import KreaApp
 from krea_tui.tui.screens.modals import ConfirmModal
 from tests.conftest import SimFactory
-from tests.tui.conftest import settle
-from tests.tui.queue_support import fill_mixed, live_settings, main_screen, until
+from tests.tui.conftest import settle, until
+from tests.tui.queue_support import fill_mixed, live_settings, main_screen
 
 
 async def test_filter_failed_mark_all_retry_and_watch_them_finish(

@@ -3,14 +3,11 @@ before anything is sent, nothing sent before the yes, then a contact sheet that 
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import httpx
-from textual.pilot import Pilot
 from textual.widgets import Input, Select
 
 from krea_tui.tui.app import KreaApp
@@ -19,17 +16,7 @@ from krea_tui.tui.screens.contact_sheet import ContactSheet, SheetCell
 from krea_tui.tui.screens.sweep import SendSweepModal, SweepModal
 from krea_tui.tui.screens.viewer import ResultViewer
 from tests.conftest import TOKEN_A, SimFactory
-from tests.tui.conftest import settings_in, settle
-
-DEADLINE = 20.0
-
-
-async def until(pilot: Pilot[None], condition: Callable[[], bool], what: str) -> None:
-    end = time.monotonic() + DEADLINE
-    while not condition():
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.05)
+from tests.tui.conftest import settings_in, settle, until
 
 
 async def sim_stats(base_url: str) -> dict[str, Any]:
