@@ -91,16 +91,18 @@ def test_states_passed_unseen_are_recorded_as_skipped_before_the_one_seen(
 def test_find_matches_local_or_remote_id_prefixes_only(store: JobStore) -> None:
     a = store.add_job(FLUX, {"prompt": "a"})
     b = store.add_job(FLUX, {"prompt": "b"})
-    store.update(a.local_id, remote_id="abc-123")
-    store.update(b.local_id, remote_id="abd-456")
-    assert [j.local_id for j in store.find("abc")] == [a.local_id]
-    assert {j.local_id for j in store.find("ab")} == {a.local_id, b.local_id}
+    # Remote ids start with letters a local id (hex) never has, so no random local id can
+    # share their prefix.
+    store.update(a.local_id, remote_id="xyz-123")
+    store.update(b.local_id, remote_id="xyw-456")
+    assert [j.local_id for j in store.find("xyz")] == [a.local_id]
+    assert {j.local_id for j in store.find("xy")} == {a.local_id, b.local_id}
     assert [j.local_id for j in store.find(b.local_id[:12])] == [b.local_id]
     assert store.find("zzz") == []
     # What a user types is a prefix, not a pattern: SQL wildcards match nothing here.
     assert store.find("%") == []
     assert store.find("_") == []
-    assert store.find("ab_") == []
+    assert store.find("xy_") == []
 
 
 def test_held_jobs_leave_in_position_order(store: JobStore) -> None:
