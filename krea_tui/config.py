@@ -307,9 +307,11 @@ def write_toml(path: Path, data: dict[str, Any], *, mode: int = 0o644) -> None:
     if "token" in data:
         mode = 0o600  # whoever rewrites the config, a file holding the token stays private
 
-    from krea_tui.core.files import atomic_write
+    from krea_tui.core.files import atomic_write, sweep_temp_files
 
     atomic_write(path, tomli_w.dumps(data).encode("utf-8"), mode=mode)
+    # A kill during an earlier save left its temp file here; nothing else would remove it.
+    sweep_temp_files(path.parent, recursive=False)
 
 
 def save_token(path: Path, token: str) -> None:

@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
-import tempfile
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping, Sequence
@@ -31,7 +29,7 @@ from krea_tui.core.errors import (
     error_from_response,
     redact,
 )
-from krea_tui.core.files import TEMP_PREFIX, TEMP_SUFFIX, media_type
+from krea_tui.core.files import media_type, replacing
 from krea_tui.core.models import Job
 
 DEFAULT_BASE_URL = "https://api.krea.ai"
@@ -236,19 +234,9 @@ class KreaClient:
     ) -> Path:
         """Stream a result file to `dest` atomically: never a partial file under that name."""
         dest = Path(dest)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, dir=dest.parent)
-        tmp = Path(tmp_name)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                async for chunk in self._result_chunks(url, max_bytes):
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, dest)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        with replacing(dest) as out:
+            async for chunk in self._result_chunks(url, max_bytes):
+                out.write(chunk)
         return dest
 
     async def fetch(self, url: str, *, max_bytes: int = MAX_DOWNLOAD_BYTES) -> bytes:

@@ -6,13 +6,16 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 from urllib.parse import urlsplit
 
 TEMP_PREFIX = ".krea-tui-"
 TEMP_SUFFIX = ".part"
+_WRITER_PID = re.compile(rf"{re.escape(TEMP_PREFIX)}(\d+)-")
 DEFAULT_TEMPLATE = "{date}/{job_id}-{index}.{ext}"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 KNOWN_EXTENSIONS = {"png", "jpg", "jpeg", "webp", "gif", "mp4", "webm", "mov", "glb", "zip"}
@@ -113,13 +116,19 @@ def free_path(path: Path, *, reuse: Callable[[Path], bool] | None = None) -> Pat
     raise FileExistsError(f"no free name next to {path}")
 
 
-def atomic_write(path: Path, data: bytes, *, mode: int = 0o644) -> Path:
-    """Write all of `data` under `path` or nothing: temp file in the same directory + rename."""
+@contextmanager
+def replacing(path: Path, *, mode: int = 0o644) -> Iterator[BinaryIO]:
+    """A file to write `path` through: it appears under that name whole, with `mode`, when the
+    block ends, and not at all when the block fails (temp file in the same directory + rename).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, dir=path.parent)
+    # Our PID in the name tells another krea-tui's start-up sweep this is no leftover.
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=TEMP_SUFFIX, dir=path.parent
+    )
     try:
         with os.fdopen(fd, "wb") as out:
-            out.write(data)
+            yield out
             out.flush()
             os.fsync(out.fileno())
         os.chmod(tmp_name, mode)
@@ -127,15 +136,43 @@ def atomic_write(path: Path, data: bytes, *, mode: int = 0o644) -> Path:
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
+
+
+def atomic_write(path: Path, data: bytes, *, mode: int = 0o644) -> Path:
+    """Write all of `data` under `path` or nothing."""
+    with replacing(path, mode=mode) as out:
+        out.write(data)
     return path
 
 
-def sweep_temp_files(directory: Path) -> int:
-    """Remove temp files a killed process left behind; returns how many."""
+def _writer_alive(leftover: Path) -> bool:
+    """Whether the process named in a temp file's name may still be writing it. Names from
+    before PIDs were added name nobody: those are leftovers."""
+    found = _WRITER_PID.match(leftover.name)
+    if not found:
+        return False
+    pid = int(found.group(1))
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # someone else's process (EPERM), or we cannot tell: leave its file be
+    return True
+
+
+def sweep_temp_files(directory: Path, *, recursive: bool = True) -> int:
+    """Remove the temp files killed processes left behind; returns how many. Those of a
+    krea-tui still running (a TUI and a `krea-tui submit` sharing an output folder) stay."""
     if not directory.is_dir():
         return 0
+    pattern = f"{TEMP_PREFIX}*{TEMP_SUFFIX}"
     removed = 0
-    for leftover in directory.rglob(f"{TEMP_PREFIX}*{TEMP_SUFFIX}"):
+    for leftover in directory.rglob(pattern) if recursive else directory.glob(pattern):
+        if _writer_alive(leftover):
+            continue
         try:
             leftover.unlink()
             removed += 1

@@ -384,3 +384,13 @@ def test_presets_live_next_to_the_config_file_in_use(tmp_path: Path) -> None:
     assert settings.presets_path == tmp_path / "c" / "presets.toml"
     via_env, _ = load_settings(env={"KREA_TUI_CONFIG": str(tmp_path / "e" / "k.toml")})
     assert via_env.presets_path == tmp_path / "e" / "presets.toml"
+
+
+def test_a_save_removes_what_a_killed_save_left_in_the_config_folder(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    leftover = tmp_path / ".krea-tui-x1y2.part"  # a kill between temp file and rename
+    leftover.write_bytes(b'token = "half')
+    save_token(config, "krea-secret")
+    assert not leftover.exists()
+    settings, _ = load_settings(config_path=config, env={})
+    assert settings.token == "krea-secret"

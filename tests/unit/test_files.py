@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from krea_tui.core.files import (
     extension_of,
     free_path,
     render_name,
+    replacing,
     result_path,
     safe_part,
     sweep_temp_files,
@@ -117,13 +120,49 @@ def test_an_existing_file_is_replaced_whole_or_not_at_all(tmp_path: Path) -> Non
     assert target.read_bytes() == b"new"
 
 
+def finished_pid() -> int:
+    """The PID of a process that has ended (and been reaped)."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
 def test_sweep_removes_only_leftover_temp_files(tmp_path: Path) -> None:
-    keep = [tmp_path / "a.png", tmp_path / "d" / "b.png.json", tmp_path / "notes.part"]
-    drop = [tmp_path / ".krea-tui-x1.part", tmp_path / "d" / "e" / ".krea-tui-y2.part"]
-    for path in keep + drop:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(b"x")
-    assert sweep_temp_files(tmp_path) == 2
-    assert all(p.exists() for p in keep)
-    assert not any(p.exists() for p in drop)
+    # Live writers: this process, and any other running krea-tui sharing the folder.
+    writer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        keep = [
+            tmp_path / "a.png",
+            tmp_path / "d" / "b.png.json",
+            tmp_path / "notes.part",
+            tmp_path / f".krea-tui-{os.getpid()}-ab12.part",
+            tmp_path / "d" / f".krea-tui-{writer.pid}-cd34.part",
+        ]
+        drop = [
+            tmp_path / ".krea-tui-x1.part",  # named before PIDs were: nobody's
+            tmp_path / "d" / "e" / ".krea-tui-y2.part",
+            tmp_path / f".krea-tui-{finished_pid()}-ef56.part",
+        ]
+        for path in keep + drop:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(b"x")
+        assert sweep_temp_files(tmp_path) == 3
+        assert all(p.exists() for p in keep)
+        assert not any(p.exists() for p in drop)
+    finally:
+        writer.kill()
+        writer.wait()
+    assert sweep_temp_files(tmp_path) == 1  # its writer is gone now
     assert sweep_temp_files(tmp_path / "missing") == 0
+
+
+def test_a_write_in_progress_is_named_for_its_writer(tmp_path: Path) -> None:
+    target = tmp_path / "a.png"
+    with replacing(target) as out:
+        out.write(b"half")
+        (temp,) = tmp_path.glob(".krea-tui-*.part")
+        assert temp.name.startswith(f".krea-tui-{os.getpid()}-")
+        assert sweep_temp_files(tmp_path) == 0  # a second instance starting now keeps it
+        assert not target.exists()
+    assert target.read_bytes() == b"half"
+    assert list(tmp_path.glob(".krea-tui-*.part")) == []
