@@ -234,6 +234,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     from krea_tui.headless import run
 
+    # Scripts get their own messages on stderr; what the engine noticed goes to the log, as
+    # in the TUI, so a failed night batch can be read about the next morning.
+    log_to_file(settings)
     try:
         return run(args, settings)
     except BrokenPipeError:

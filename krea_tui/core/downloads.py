@@ -125,8 +125,9 @@ class Downloader:
                 if index == 0 and (preview := self.preview_path(job.local_id)) is not None:
                     preview.unlink(missing_ok=True)  # the real picture replaces it
                 self._publish(DownloadEvent(self._store.get(job.local_id), index, path))
+                log.info("job %s result %d saved as %s", job.remote_id, index, path)
                 return
-        log.warning("download of %s result %d failed: %s", job.short_id, index, error)
+        log.warning("job %s result %d not saved: %s", job.remote_id, index, error)
         self._publish(DownloadEvent(job, index, None, error=error))
 
     def _write(self, job: StoredJob, index: int, url: str, data: bytes) -> Path:

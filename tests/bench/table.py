@@ -3,7 +3,7 @@
 - A 10,000-job history: seconds from `krea-tui` being spawned to the first frame that shows
   all its rows (real entry point, real runtime and engine, headless; see app_child.py).
 - 1,000 jobs in flight, each changing status 1–4 s after its last change, seen by the
-  engine's 2 s polls (~300 changes a second): every poll the real `JobEngine._apply`
+  engine's 2 s polls (~300 changes a second): every poll the real `JobEngine.apply`
   records the changes in the store and publishes them, and the app's own engine worker turns
   them into messages, exactly as live.
   Measured in the app's process (App.run_test, headless, 120×40):
@@ -88,7 +88,7 @@ def history_runs(count: int, runs: int, settle: float = 0.0) -> list[dict[str, A
 
 class Feeder:
     """Plays the engine's polls: every POLL_SECONDS, the jobs whose change is due move one state
-    forward through `JobEngine._apply`. A job that reached `completed` is put back to `queued`
+    forward through `JobEngine.apply`. A job that reached `completed` is put back to `queued`
     in the store silently (no event) so that 1,000 stay in flight without the table growing."""
 
     def __init__(self, app: Any, seed: int = 11) -> None:
@@ -129,7 +129,7 @@ class Feeder:
         return seen
 
     def apply(self, seen: dict[str, Any]) -> None:
-        self.app.engine._apply(seen)  # the engine's own path: store, then events
+        self.app.engine.apply(seen)  # the engine's own path: store, then events
 
 
 async def wait_handled(app: Any, counter: dict[str, int], target: int, timeout: float = 30) -> None:

@@ -4,7 +4,10 @@ queue (pause, reorder, edit) and cancelling."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
+
+import pytest
 
 from krea_tui.core.api import KreaClient
 from krea_tui.core.status import skipped_between
@@ -334,3 +337,21 @@ async def test_jobs_made_elsewhere_with_the_same_token_are_imported_and_tracked(
             job = h.store.get(local_id)
             assert job.status == "completed" and job.files
             assert job.model.startswith("imported:")
+
+
+async def test_the_log_tells_what_happened_to_each_job(
+    make_sim: SimFactory, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="krea_tui")
+    sim = make_sim(speed=100, concurrency=4)
+    async with running_engine(sim, tmp_path) as h:
+        (job,) = h.engine.enqueue(FLUX, requests_for(1))
+        await h.wait_settled([job.local_id])
+        await h.engine.downloads.wait_idle()
+        h.engine.pause()
+        done = h.job(job.local_id)
+    text = caplog.text
+    assert f"job {done.remote_id} sent to {FLUX}" in text
+    assert f"job {done.remote_id} completed" in text
+    assert f"job {done.remote_id} result 0 saved as {done.files[0]}" in text
+    assert "queue paused: by the user" in text

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from krea_tui.core import engine as engine_module
+from krea_tui.core import watcher
 from krea_tui.core.status import FINAL
 from krea_tui.sim.config import FaultConfig
 from tests.conftest import TOKEN_A, SimFactory, eventually
@@ -344,7 +344,7 @@ async def _stats(sim) -> dict:
 async def test_the_engine_stops_looking_for_a_lost_post_after_a_while(
     make_sim: SimFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(engine_module, "UNKNOWN_GIVE_UP", timedelta(seconds=0.5))
+    monkeypatch.setattr(watcher, "UNKNOWN_GIVE_UP", timedelta(seconds=0.5))
     sim = make_sim(faults=FaultConfig(drop_rate=1.0, groups=("generate",)))
     async with running_engine(sim, tmp_path) as h:
         (lost,) = h.engine.enqueue(FLUX, requests_for(1))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from krea_tui.core import engine as engine_module
+from krea_tui.core import backoff
 from krea_tui.core.events import ConnectionEvent
 from krea_tui.core.status import FINAL
 from krea_tui.core.webhooks import WebhookReceiver
@@ -68,7 +68,7 @@ async def test_rounds_of_faults_end_true_recover_by_themselves_and_do_not_grow(
 ) -> None:
     # Backoff still doubles, but to 2 s at most: the rounds test what ends where, not how long
     # the engine waits (failures left over from the faulty phase would make it wait 8 s or more).
-    monkeypatch.setattr(engine_module, "MAX_BACKOFF", 2.0)
+    monkeypatch.setattr(backoff, "MAX_BACKOFF", 2.0)
     rounds, per_round = scaled(3, 15), scaled(8, 40)
     sim = make_sim(
         speed=100, concurrency=4, backlog=8, fail_rate=0.1, system_cancel_rate=0.05,

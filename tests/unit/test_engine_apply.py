@@ -1,4 +1,4 @@
-"""JobEngine._apply builds the job it publishes instead of reading it back from the store, and
+"""JobEngine.apply builds the job it publishes instead of reading it back from the store, and
 finds the jobs of a poll with one `by_remote_ids` query: what subscribers get must still be
 exactly what the store holds."""
 
@@ -53,7 +53,7 @@ def test_published_jobs_are_what_the_store_holds(tmp_path: Path) -> None:
         "r-unknown": _remote("r-unknown", "processing"),  # not ours
     }
 
-    engine._apply(seen)
+    engine.apply(seen)
 
     events = []
     while (event := subscription.get_nowait()) is not None:

@@ -1,0 +1,137 @@
+"""The submitter: sends held jobs one POST each, within the in-flight and POST limits.
+
+A POST whose answer was lost is never sent again: its job becomes `unknown` and the watcher
+looks for it on the server. 429 and server errors keep the job held and back off; 401, 402 and
+410 pause the queue with the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import TYPE_CHECKING
+
+from krea_tui.core.backoff import Backoff
+from krea_tui.core.errors import (
+    AuthenticationError,
+    KreaError,
+    ModelRetiredError,
+    PaymentError,
+    RateLimitError,
+    TransportError,
+    ValidationError,
+)
+from krea_tui.core.models import JobStatus
+from krea_tui.core.status import LocalStatus
+from krea_tui.core.store import StoredJob, utcnow
+
+if TYPE_CHECKING:
+    from krea_tui.core.engine import JobEngine
+
+
+class Submitter:
+    def __init__(self, engine: JobEngine) -> None:
+        self.engine = engine
+        self.backoff = Backoff()
+        self.wake = asyncio.Event()
+        self.posting: set[str] = set()  # local ids whose POST is under way
+        self.idle = asyncio.Event()  # set while no POST is under way
+        self.idle.set()
+
+    def _delay(self) -> float | None:
+        """None: nothing to do until woken. 0: send now. >0: wait that long first."""
+        engine = self.engine
+        flags = engine.flags
+        if flags.paused or flags.closing or flags.reconciling:
+            return None
+        if len(self.posting) >= engine.config.max_posts:
+            return None
+        active = engine.store.count_active_remote() + len(self.posting)
+        if active >= engine.config.max_in_flight:
+            return None
+        if engine.store.next_held() is None:
+            return None
+        loop_now = asyncio.get_running_loop().time()
+        return max(0.0, self.backoff.until - loop_now)
+
+    async def run(self) -> None:
+        engine = self.engine
+        while not engine.flags.closing:
+            delay = self._delay()
+            if delay != 0:
+                self.wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), timeout=delay or 5.0)
+                continue
+            job = engine.store.next_held()
+            if job is None:
+                continue
+            self.posting.add(job.local_id)
+            self.idle.clear()
+            job = engine.move(job, LocalStatus.SUBMITTING, submitted_at=utcnow())
+            engine.spawn(self._post(job), f"post {job.local_id[:8]}")
+
+    async def _post(self, job: StoredJob) -> None:
+        engine = self.engine
+        loop = asyncio.get_running_loop()
+        try:
+            engine.store.count_request(job.local_id)
+            remote = await engine.client.generate(
+                job.model, job.request, webhook_url=engine.config.webhook_url
+            )
+        except RateLimitError as exc:
+            wait = self.backoff.fail(loop.time(), exc.retry_after)
+            engine.move(job, LocalStatus.HELD)
+            engine.set_connection("backing-off", f"rate limited: {exc.message}", wait)
+        except (AuthenticationError, PaymentError, ModelRetiredError) as exc:
+            engine.move(job, LocalStatus.HELD)
+            engine.pause(stop_reason(exc))
+        except ValidationError as exc:
+            engine.move(job, JobStatus.FAILED, error_code="rejected", error_message=exc.message)
+        except TransportError as exc:
+            if exc.request_sent:
+                engine.move(
+                    job,
+                    LocalStatus.UNKNOWN,
+                    error_message=f"sent, but the answer was lost ({exc.message}); "
+                    "checking the server instead of sending it again",
+                )
+                engine.watcher.wake.set()
+            else:
+                engine.move(job, LocalStatus.HELD)
+            wait = self.backoff.fail(loop.time(), None)
+            engine.set_connection("backing-off", exc.message, wait)
+        except KreaError as exc:
+            if exc.retryable:
+                wait = self.backoff.fail(loop.time(), None)
+                engine.move(job, LocalStatus.HELD)
+                engine.set_connection("backing-off", exc.message, wait)
+            else:
+                engine.move(job, JobStatus.FAILED, error_code="rejected", error_message=exc.message)
+        else:
+            self.backoff.ok()
+            engine.set_connection("ok")
+            engine.skew.learn(job.submitted_at or job.created_at, utcnow(), remote.created_at)
+            engine.adopt(job, remote)
+        finally:
+            self.posting.discard(job.local_id)
+            if not self.posting:
+                self.idle.set()
+            self.wake.set()
+
+
+def stop_reason(exc: KreaError) -> str:
+    """Why the queue stops for this refusal, in words a user can act on."""
+    if isinstance(exc, AuthenticationError):
+        return f"the API token was refused: {exc.message}"
+    if isinstance(exc, PaymentError):
+        if exc.reason == "plan":
+            return f"your plan does not include this model: {exc.message}"
+        return f"the API balance is exhausted: {exc.message}"
+    if isinstance(exc, ModelRetiredError):
+        message = exc.message.rstrip(". ")
+        # The server's own words usually name the replacement already: say it once.
+        named = not exc.replacement or exc.replacement in message
+        hint = "" if named else f". Use {exc.replacement} instead"
+        return f"the model was retired: {message}{hint}."
+    return exc.message
