@@ -101,6 +101,7 @@ class JobEngine:
         self.submitter = Submitter(self)
         self.watcher = Watcher(self)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._confirming: set[str] = set()  # remote ids a webhook told about, being read back
         self.connection = "idle"  # no request answered yet
 
     # -- life ----------------------------------------------------------------------------------
@@ -365,13 +366,29 @@ class JobEngine:
         self.watcher.apply(seen)
 
     def receive(self, remote: Job) -> bool:
-        """A job pushed to us (a webhook delivery). Only jobs we track are taken, and a repeat
-        delivery changes nothing: the store already has that status. True if it was ours."""
+        """A job pushed to us (a webhook delivery); True if it is one of ours.
+
+        Deliveries carry no signature and the receiver must be reachable from the internet, so
+        anyone could post "completed" with a URL of their choosing: a delivery is only a cue
+        to read the job back from the API, and that answer is what gets recorded. A repeat
+        delivery changes nothing.
+        """
         local = self.store.by_remote_id(remote.job_id)
         if local is None:
             return False
-        self.watcher.apply({remote.job_id: remote})
+        if not local.is_final and remote.job_id not in self._confirming:
+            self._confirming.add(remote.job_id)
+            self.spawn(self._confirm(remote.job_id), f"confirm {remote.job_id[:8]}")
         return True
+
+    async def _confirm(self, remote_id: str) -> None:
+        try:
+            self.watcher.apply({remote_id: await self.client.get_job(remote_id)})
+        except KreaError as exc:
+            # The next poll (the safety net) brings the truth instead.
+            log.info("webhook for job %s not confirmed: %s", remote_id, exc.message)
+        finally:
+            self._confirming.discard(remote_id)
 
     # -- reporting -----------------------------------------------------------------------------
 

@@ -58,7 +58,7 @@ async def hooked_engine(
 
 
 def status_polls(h: Harness) -> int:
-    return sum(n for route, n in h.client.request_counts.items() if route.startswith("GET /jobs"))
+    return h.client.request_counts["GET /jobs"]
 
 
 async def delivered(sim: RunningSim, count: int) -> list[dict[str, Any]]:
@@ -69,6 +69,10 @@ async def delivered(sim: RunningSim, count: int) -> list[dict[str, Any]]:
         lambda entries: hooks.pending == 0 and sum(e["ok"] for e in entries) >= count,
         timeout=DEADLINE,
     )
+
+
+async def _job_reads(h: Harness) -> int:
+    return h.client.request_counts["GET /jobs/{id}"]
 
 
 async def _entries(sim: RunningSim) -> list[dict[str, Any]]:
@@ -91,8 +95,35 @@ async def test_webhooks_finish_jobs_long_before_the_next_poll(
     log = await delivered(sim, 3)
     assert {e["job_id"] for e in log if e["ok"]} == {h.job(i).remote_id for i in ids}
     assert all(e["http_status"] == 200 for e in log)
-    # At most the one look right after the POSTs: the webhook, not polling, finished them.
+    # At most the one look right after the POSTs: the webhook, not polling, finished them,
+    # each confirmed by reading that job back once.
     assert status_polls(h) <= 1, h.client.request_counts
+    assert h.client.request_counts["GET /jobs/{id}"] == len(ids), h.client.request_counts
+
+
+async def test_a_forged_completion_is_checked_with_the_api_and_not_believed(
+    sim: RunningSim, hooked: tuple[Harness, WebhookReceiver]
+) -> None:
+    h, hooks = hooked
+    sim.state.force_outcomes([{"durations": [0.0, 0.0, 60.0, 0.0, 0.0]}])  # processing a while
+    (job,) = h.engine.enqueue(FLUX, requests_for(1, "running"))
+    running = await h.wait_status(job.local_id, ["processing"], timeout=DEADLINE)
+    forged = {
+        "job_id": running.remote_id,
+        "status": "completed",
+        "result": {"urls": ["http://127.0.0.1:9/not-krea.png"]},
+    }
+    looked = h.client.request_counts["GET /jobs/{id}"]
+    async with httpx.AsyncClient(trust_env=False) as http:
+        response = await http.post(hooks.local_url, json=forged)
+    assert response.status_code == 200  # ours: answered at once, as Krea asks
+    await eventually(lambda: _job_reads(h), lambda n: n > looked)  # read back from the API
+    await h.engine.downloads.wait_idle()
+    after = h.job(job.local_id)
+    assert after.status == "processing", after
+    assert after.urls == ()
+    assert h.log.downloads() == []
+    assert h.client.request_counts["GET result"] == 0
 
 
 async def test_duplicate_deliveries_make_one_terminal_event_per_job(
