@@ -112,6 +112,10 @@ class JobEngine:
         if self.config.preview_dir is not None:
             # Previews are written atomically too: a kill mid-write leaves a temp file there.
             sweep_temp_files(self.config.preview_dir)
+        # The server's clock as the last run learnt it: a POST killed mid-air is matched
+        # against the server's list before any new POST could teach it again.
+        for sent, answered, created in self.store.post_timings():
+            self.skew.learn(sent, answered, created)
         now = utcnow()
         for job in self.store.jobs(statuses=[LocalStatus.SUBMITTING]):
             # We died during its POST: the server may or may not have it.

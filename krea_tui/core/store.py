@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from krea_tui.core.models import Job
+from krea_tui.core.models import Job, parse_time
 from krea_tui.core.status import LocalStatus, is_active_remote, is_final
 
 MIGRATIONS: tuple[str, ...] = (
@@ -452,6 +452,29 @@ class JobStore:
         return [
             TimelineEntry(r["status"], _time(r["at"]) or utcnow(), bool(r["skipped"])) for r in rows
         ]
+
+    def post_timings(self, limit: int = 50) -> list[tuple[datetime, datetime, datetime]]:
+        """(sent, answered, created on the server's clock) of the last answered POSTs, oldest
+        first: what the clock-offset estimate learns from, so a restart need not start blind.
+        POSTs whose answer was lost are left out (their job may have been created after we gave
+        up), and so are jobs whose answer had no creation time of its own."""
+        rows = self._db.execute(
+            "SELECT submitted_at, json_extract(raw, '$.created_at') AS created,"
+            " (SELECT status || ' ' || at FROM timeline t WHERE t.local_id = jobs.local_id"
+            "  AND t.at >= jobs.submitted_at AND t.status != ? ORDER BY t.rowid LIMIT 1) AS next"
+            " FROM jobs WHERE submitted_at IS NOT NULL AND remote_id IS NOT NULL"
+            " AND json_valid(raw) ORDER BY submitted_at DESC LIMIT ?",
+            (LocalStatus.SUBMITTING, limit),
+        )
+        timings = []
+        for row in rows:
+            status, _, answered = (row["next"] or "").partition(" ")
+            created = parse_time(row["created"])
+            sent = _time(row["submitted_at"])
+            if status in ("", LocalStatus.UNKNOWN, LocalStatus.HELD) or not created or not sent:
+                continue
+            timings.append((sent, datetime.fromisoformat(answered), created))
+        return timings[::-1]
 
     def counts(self) -> dict[str, int]:
         rows = self._db.execute("SELECT status, COUNT(*) AS n FROM jobs GROUP BY status")

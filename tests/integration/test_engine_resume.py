@@ -18,7 +18,7 @@ from typing import Any
 from krea_tui.core.api import KreaClient
 from krea_tui.core.store import JobStore, utcnow
 from krea_tui.sim.server import RunningSim
-from tests.conftest import TOKEN_A, SimFactory, eventually
+from tests.conftest import FAST_SPEED, TOKEN_A, SimFactory, eventually
 from tests.integration.engine_support import (
     FLUX,
     check_saved_files,
@@ -229,3 +229,45 @@ async def test_start_resumes_tracking_marks_interrupted_posts_and_sweeps_temp_fi
         assert h.job(interrupted.local_id).status == "unknown"
         assert h.client.request_counts["POST /generate"] == 0
     assert len(sim_jobs(sim)) == 2
+
+
+async def test_a_restart_remembers_the_server_clock_when_it_looks_for_a_killed_post(
+    tmp_path: Path,
+) -> None:
+    from krea_tui.sim.config import SimConfig
+    from krea_tui.sim.server import start_sim_thread
+
+    ahead = [30.0]  # the server's clock runs 30 s ahead of ours
+    config = SimConfig(port=0, speed=FAST_SPEED, tokens=[TOKEN_A], seed=1234)
+    sim = start_sim_thread(config, clock=lambda: time.time() + ahead[0])
+    try:
+        # A first run sends one job and so learns how far ahead the server's clock is.
+        async with running_engine(sim, tmp_path) as h:
+            (first,) = h.engine.enqueue(FLUX, [{"prompt": "first run", "seed": 1}])
+            await h.wait_settled([first.local_id])
+        # Then, while krea-tui is down: the web app makes a job (the server stamps it 10 s
+        # earlier than its own POST will be), and a POST is killed after it reached the server.
+        async with KreaClient(TOKEN_A, base_url=sim.base_url) as raw:
+            ahead[0] = 20.0
+            await raw.generate(FLUX, {"prompt": "made in the web app", "seed": 2})
+            ahead[0] = 30.0
+            store = JobStore(tmp_path / "history.sqlite3")
+            killed = store.add_job(FLUX, {"prompt": "killed mid-air", "seed": 3})
+            store.set_status(killed.local_id, "submitting", utcnow(), submitted_at=utcnow())
+            store.close()
+            created = await raw.generate(FLUX, {"prompt": "killed mid-air", "seed": 3})
+        # Two candidates, one lost POST: only the clock offset learnt before the restart tells
+        # which job is ours (with the default ±2 s both fall outside its window and it would
+        # stay unknown until given up).
+        async with running_engine(sim, tmp_path) as h:
+            found = await eventually(
+                lambda: _job(h, killed.local_id), lambda job: job.remote_id is not None
+            )
+            assert found.remote_id == created.job_id
+            assert h.client.request_counts["POST /generate"] == 0  # found, never sent again
+    finally:
+        sim.stop(timeout=0)
+
+
+async def _job(h: Any, local_id: str) -> Any:
+    return h.job(local_id)

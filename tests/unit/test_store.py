@@ -166,3 +166,27 @@ def test_request_counter_adds_up(store: JobStore) -> None:
     store.count_request(job.local_id)
     store.count_request(job.local_id, 2)
     assert store.get(job.local_id).requests == 3
+
+
+def test_post_timings_come_only_from_posts_whose_answer_arrived(store: JobStore) -> None:
+    def at(seconds: float) -> datetime:
+        return T0 + timedelta(seconds=seconds)
+
+    def server(seconds: float) -> dict[str, str]:
+        return {"job_id": f"r{seconds}", "status": "queued", "created_at": at(seconds).isoformat()}
+
+    answered = store.add_job(FLUX, {"prompt": "answered"}, now=at(0))
+    store.set_status(answered.local_id, "submitting", at(1), submitted_at=at(1))
+    store.set_status(answered.local_id, "queued", at(1.2), remote_id="r31.1", raw=server(31.1))
+    lost = store.add_job(FLUX, {"prompt": "lost, found later"}, now=at(2))
+    store.set_status(lost.local_id, "submitting", at(3), submitted_at=at(3))
+    store.set_status(lost.local_id, "unknown", at(13))
+    store.set_status(lost.local_id, "queued", at(40), remote_id="r45", raw=server(45))
+    retried = store.add_job(FLUX, {"prompt": "429 first"}, now=at(4))
+    store.set_status(retried.local_id, "submitting", at(5), submitted_at=at(5))
+    store.set_status(retried.local_id, "held", at(5.1))
+    store.set_status(retried.local_id, "submitting", at(9), submitted_at=at(9))
+    store.set_status(retried.local_id, "queued", at(9.3), remote_id="r39.2", raw=server(39.2))
+    store.import_remote("imported:flux", Job.from_api(server(50)))  # sent by someone else
+
+    assert store.post_timings() == [(at(1), at(1.2), at(31.1)), (at(9), at(9.3), at(39.2))]
