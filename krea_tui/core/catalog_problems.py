@@ -93,14 +93,14 @@ def _translate(error: ValidationError, aliases: list[str]) -> list[Problem]:
 
     if rule == "required" and isinstance(instance, Mapping):
         missing = [child(n) for n in value if n not in instance]
-        return [Problem(name, f"{name}: required") for name in missing]
+        return [Problem(name, f"{label(name)}: required") for name in missing]
     if rule == "additionalProperties" and isinstance(instance, Mapping):
         allowed = list(error.schema.get("properties", {}))
         out = []
         for key in (str(k) for k in instance if k not in allowed):
             near = difflib.get_close_matches(key, allowed + aliases, n=1)
             hint = f" (did you mean {near[0]}?)" if near else ""
-            out.append(Problem(child(key), f"{child(key)}: unknown field{hint}"))
+            out.append(Problem(child(key), f"{label(child(key))}: unknown field{hint}"))
         return out
     size = len(instance) if isinstance(instance, str | list | dict) else 0
     got = f"(got {_show(instance)})"
@@ -120,4 +120,11 @@ def _translate(error: ValidationError, aliases: list[str]) -> list[Problem]:
         "type": lambda: f"must be {_types(value)} (got {json_type(instance)})",
     }
     describe = messages.get(str(rule))
-    return [Problem(where, f"{where or 'body'}: {describe() if describe else error.message}")]
+    text = describe() if describe else error.message
+    return [Problem(where, f"{label(where) if where else 'body'}: {text}")]
+
+
+def label(path: str) -> str:
+    """A dotted field path as a person reads it: "style_images.1.strength" is
+    "style_images: item 2: strength" (people count list items from 1)."""
+    return ": ".join(f"item {int(p) + 1}" if p.isdecimal() else p for p in path.split("."))

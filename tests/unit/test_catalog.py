@@ -381,3 +381,10 @@ def test_catalog_rejects_malformed_data() -> None:
 def test_module_validate_uses_the_bundled_catalogue() -> None:
     params = {"prompt": "", "steps": 101}
     assert cat.validate(FLUX, params) == bundled_catalog().validate(FLUX, params)
+
+
+def test_problems_inside_a_list_count_items_from_one(catalog: Catalog) -> None:
+    body = {"prompt": "x", "style_images": [{"url": "https://a.test/1.png", "strength": 9}]}
+    (problem,) = catalog.validate("bfl/flux-1-dev", body)
+    assert problem.field == "style_images.0.strength"  # the path as the schema counts
+    assert problem.message == "style_images: item 1: strength: must be at most 2 (got 9)"

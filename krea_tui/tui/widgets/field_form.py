@@ -1,13 +1,13 @@
 """FieldForm: request fields of one model as widgets, built from the catalogue's schema.
 
-Numbers get inputs that state their range, enums get selects, booleans get switches, lists get a
-JSON input. Only values the user set are sent: the server applies its own defaults, and a
-pre-filled default would silently pin values such as Flux's random seed.
+Numbers get inputs that state their range, enums get selects, booleans get switches, lists get an
+input of plain text such as `https://a.test/x.png 0.8, https://a.test/y.png` or JSON (see
+core/list_text.py). Only values the user set are sent: the server applies its own defaults, and
+a pre-filled default would silently pin values such as Flux's random seed.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,6 +16,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label, Select, Switch
 
 from krea_tui.core.catalog import Field
+from krea_tui.core.list_text import ListTextError, format_list, list_hint, parse_list
 
 # Fields with their own widgets elsewhere on the compose screen.
 SPECIAL = {"prompt", "seed"}
@@ -34,11 +35,7 @@ def field_hint(field: Field) -> str:
     if field.default is not None and field.type != "array":
         parts.append(f"default {field.default}")
     if field.type == "array":
-        limit = f" (≤{field.max_items})" if field.max_items else ""
-        shape = ", ".join(f.name for f in field.item_fields) or field.item_type or "items"
-        parts.append(
-            f"JSON list of {{{shape}}}{limit}" if field.item_fields else f"JSON list{limit}"
-        )
+        parts.append(list_hint(field))
     if field.type == "string" and not field.enum and field.format == "uri":
         parts.append("URL")
     return " · ".join(parts)
@@ -95,7 +92,7 @@ class FieldForm(Vertical):
                 compact=True,
             )
         if field.type == "array":
-            text = json.dumps(value) if value is not None else ""
+            text = format_list(field, value) if value is not None else ""
             return Input(value=text, placeholder=field_hint(field), id=wid, compact=True)
         return Input(
             value="" if value is None else str(value),
@@ -131,9 +128,9 @@ class FieldForm(Vertical):
                     body[field.name] = int(number) if number.is_integer() else number
                 elif field.type == "array":
                     try:
-                        body[field.name] = json.loads(text)
-                    except ValueError:
-                        problems[field.name] = f"{field.name}: not valid JSON"
+                        body[field.name] = parse_list(field, text)
+                    except ListTextError as exc:
+                        problems[field.name] = str(exc)
                 else:
                     body[field.name] = text
         return body, problems
@@ -150,11 +147,14 @@ class FieldForm(Vertical):
             widget.value = value
         elif isinstance(widget, Switch):
             widget.value = bool(value)
-        elif isinstance(value, list | dict):
-            widget.value = json.dumps(value)  # type: ignore[union-attr]
         elif isinstance(widget, Input):
-            is_number = isinstance(value, int | float) and not isinstance(value, bool)
-            widget.value = _number_text(value) if is_number else str(value)
+            field = next(f for f in self.fields if f.name == name)
+            if field.type == "array":
+                widget.value = format_list(field, value)
+            elif isinstance(value, int | float) and not isinstance(value, bool):
+                widget.value = _number_text(value)
+            else:
+                widget.value = str(value)
 
     def reset(self) -> None:
         """Every field back to unset (its default), as in a fresh form."""
