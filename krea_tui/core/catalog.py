@@ -10,18 +10,15 @@ from __future__ import annotations
 
 import difflib
 import functools
+import hashlib
 import json
 import logging
-import os
-import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
-
-from jsonschema import Draft202012Validator
+from typing import TYPE_CHECKING, Any
 
 from krea_tui.core.catalog_build import (
     CATALOG_FORMAT,
@@ -31,6 +28,11 @@ from krea_tui.core.catalog_build import (
     parse_number,
 )
 from krea_tui.core.catalog_problems import Problem, json_type, problems, validator_for
+from krea_tui.core.files import atomic_write
+
+if TYPE_CHECKING:
+    # Imported when a model is first validated: jsonschema costs ~45 ms before the first frame.
+    from jsonschema import Draft202012Validator
 
 __all__ = [
     "CACHE_FILE",
@@ -153,7 +155,7 @@ class Catalog:
         source = data.get("source")
         self.source: Mapping[str, Any] = source if isinstance(source, Mapping) else {}
         self._models = models
-        self._validators: dict[str, Draft202012Validator] = {}
+        self._validators: dict[str, Draft202012Validator] = {}  # built on first use
 
     def __contains__(self, path: object) -> bool:
         try:
@@ -346,13 +348,29 @@ def _model_info(path: str, entry: Mapping[str, Any]) -> ModelInfo:
 
 
 def _checked(data: Any) -> Catalog:
-    """A Catalog from untrusted data (cache, live spec); ValueError if anything is off."""
+    """A Catalog from untrusted data (cache, live spec); ValueError if anything is off.
+
+    Checking every model's schema costs ~0.1 s, which a start with a cache used to pay before
+    the first frame. A cache we wrote carries the digest of what we checked then; when its
+    models still match it, the check is not repeated (a hand-edited cache is checked again).
+    """
     if not isinstance(data, Mapping) or data.get("format") != CATALOG_FORMAT:
         raise ValueError("catalogue format is missing or from another version")
     catalog = Catalog(data)
-    for model in catalog.models():
-        Draft202012Validator.check_schema(model.schema)
+    if data.get(CHECKED_KEY) != _models_digest(data):
+        from jsonschema import Draft202012Validator
+
+        for model in catalog.models():
+            Draft202012Validator.check_schema(model.schema)
     return catalog
+
+
+CHECKED_KEY = "checked_sha256"
+
+
+def _models_digest(data: Mapping[str, Any]) -> str:
+    canonical = json.dumps(data.get("models"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 @functools.cache
@@ -401,15 +419,8 @@ async def refresh_catalog(
         spec = await fetch_openapi()
         data = apply_overlays(build_catalog(spec))
         catalog = _checked(data)
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=".catalog-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(dumps_catalog(data))
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        checked = {**data, CHECKED_KEY: _models_digest(data)}
+        atomic_write(path, dumps_catalog(checked).encode("utf-8"))
     except Exception as exc:  # network, bad spec, full disk: keep what we have
         log.warning("catalogue refresh failed: %s", exc)
         return None

@@ -8,27 +8,36 @@ additionalProperties) into one problem per key, so a form can mark each field.
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.exceptions import ValidationError
-
-# A copy of the standard checkers plus "uri": jsonschema checks uri only when an optional
-# package is installed, and a local file path in `image_url` should be caught before the API
-# rejects it. A scheme is all RFC 3986 demands of an absolute URI (data: URIs included).
-FORMATS = FormatChecker()
+if TYPE_CHECKING:
+    # Imported on first use (validator_for): jsonschema costs ~45 ms of start-up otherwise.
+    from jsonschema import Draft202012Validator, FormatChecker
+    from jsonschema.exceptions import ValidationError
 
 
-@FORMATS.checks("uri")
 def _is_uri(value: object) -> bool:
     if not isinstance(value, str):
         return True
     scheme = urlsplit(value).scheme
     return len(scheme) > 1 and not any(c.isspace() for c in value)
+
+
+@functools.cache
+def _formats() -> FormatChecker:
+    """The standard format checkers plus "uri": jsonschema checks uri only when an optional
+    package is installed, and a local file path in `image_url` should be caught before the API
+    rejects it. A scheme is all RFC 3986 demands of an absolute URI (data: URIs included)."""
+    from jsonschema import FormatChecker
+
+    checker = FormatChecker()
+    checker.checks("uri")(_is_uri)
+    return checker
 
 
 @dataclass(frozen=True)
@@ -40,7 +49,9 @@ class Problem:
 
 
 def validator_for(schema: Mapping[str, Any]) -> Draft202012Validator:
-    return Draft202012Validator(schema, format_checker=FORMATS)
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(schema, format_checker=_formats())
 
 
 def problems(

@@ -388,3 +388,20 @@ def test_problems_inside_a_list_count_items_from_one(catalog: Catalog) -> None:
     (problem,) = catalog.validate("bfl/flux-1-dev", body)
     assert problem.field == "style_images.0.strength"  # the path as the schema counts
     assert problem.message == "style_images: item 1: strength: must be at most 2 (got 9)"
+
+
+async def test_a_cache_we_checked_is_not_checked_again_but_an_edited_one_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert await refresh_catalog(FakeFetch(live_spec()), tmp_path) is not None
+    checks: list[object] = []
+    monkeypatch.setattr(Draft202012Validator, "check_schema", checks.append)
+    assert load_catalog(tmp_path).get(FLUX).name == "Flux (live)"
+    assert checks == []  # start-up does not pay for the check made when it was written
+    monkeypatch.undo()
+
+    cache = tmp_path / CACHE_FILE
+    data = json.loads(cache.read_text())
+    data["models"][FLUX]["schema"]["type"] = 12  # edited by hand: its digest no longer fits
+    cache.write_text(json.dumps(data))
+    assert load_catalog(tmp_path) is bundled_catalog()
