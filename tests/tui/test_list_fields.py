@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -27,12 +29,18 @@ def make_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> KreaApp:
     return KreaApp(settings, image_protocol="halfcell")
 
 
-async def open_form(pilot: Pilot[None]) -> ComposeScreen:
-    await settle(pilot)
-    await pilot.press("n")
-    await until(pilot, lambda: isinstance(pilot.app.screen, ComposeScreen), "the compose form")
-    await pilot.pause()
-    return pilot.app.screen  # type: ignore[return-value]
+@contextlib.asynccontextmanager
+async def compose_form(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[tuple[KreaApp, Pilot[None], ComposeScreen]]:
+    """The app with its compose form open."""
+    app = make_app(tmp_path, monkeypatch)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(pilot.app.screen, ComposeScreen), "the form")
+        await pilot.pause()
+        yield app, pilot, pilot.app.screen  # type: ignore[misc]
 
 
 async def type_into(pilot: Pilot[None], form: ComposeScreen, name: str, text: str) -> None:
@@ -45,9 +53,7 @@ async def type_into(pilot: Pilot[None], form: ComposeScreen, name: str, text: st
 async def test_typed_plain_text_is_sent_as_a_list_of_objects(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    app = make_app(tmp_path, monkeypatch)
-    async with app.run_test(size=(100, 40)) as pilot:
-        form = await open_form(pilot)
+    async with compose_form(tmp_path, monkeypatch) as (app, pilot, form):
         await pilot.press(*"a lighthouse")
         await type_into(pilot, form, "style_images", STYLE_IMAGES)
         bodies, problems = form.requests()
@@ -63,9 +69,7 @@ async def test_typed_plain_text_is_sent_as_a_list_of_objects(
 async def test_a_list_of_urls_is_typed_with_commas(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    app = make_app(tmp_path, monkeypatch)
-    async with app.run_test(size=(100, 40)) as pilot:
-        form = await open_form(pilot)
+    async with compose_form(tmp_path, monkeypatch) as (_app, pilot, form):
         form.query_one("#model", Select).value = "google/nano-banana"
         await until(pilot, lambda: bool(form.query("#field-image_urls")), "the model's fields")
         await pilot.press(*"a lighthouse")
@@ -78,9 +82,7 @@ async def test_a_list_of_urls_is_typed_with_commas(
 async def test_a_bad_item_is_named_on_the_form_and_nothing_is_sent(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    app = make_app(tmp_path, monkeypatch)
-    async with app.run_test(size=(100, 40)) as pilot:
-        form = await open_form(pilot)
+    async with compose_form(tmp_path, monkeypatch) as (app, pilot, form):
         await pilot.press(*"a lighthouse")
         await type_into(pilot, form, "style_images", "https://x.test/a.png 0.8, https://x.test/b x")
         problem = form.query_one("#problem-style_images")
@@ -102,9 +104,7 @@ async def test_a_preset_list_is_shown_as_plain_text_and_sent_unchanged(
     params = {"style_images": STYLE_IMAGES_VALUE, "styles": [{"id": "a b", "strength": 1}]}
     save_preset(Preset("refs", "bfl/flux-1-dev", params), presets)
     set_default("bfl/flux-1-dev", "refs", presets)
-    app = make_app(tmp_path, monkeypatch)
-    async with app.run_test(size=(100, 40)) as pilot:
-        form = await open_form(pilot)
+    async with compose_form(tmp_path, monkeypatch) as (_app, pilot, form):
         style_images = form.query_one("#field-style_images", Input)
         await until(pilot, lambda: bool(style_images.value), "the default preset")
         assert style_images.value == "https://x.test/a.png 0.8, https://x.test/b.png -1"
