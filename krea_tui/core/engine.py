@@ -133,7 +133,7 @@ class JobEngine:
                 self.downloads.request(local_id)
         log.info(
             "engine started: %d waiting to be sent, %d on the server",
-            len(self.store.jobs(statuses=[LocalStatus.HELD])),
+            self.store.counts().get(LocalStatus.HELD, 0),  # counted in SQL, not loaded
             self.store.count_active_remote(),
         )
         self.spawn(self.submitter.run(), "submitter")
