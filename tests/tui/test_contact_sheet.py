@@ -13,7 +13,7 @@ from krea_tui.showcase import NOW, runtime_over, write_picture
 from krea_tui.tui.app import KreaApp
 from krea_tui.tui.screens.contact_sheet import ContactSheet
 from krea_tui.tui.screens.viewer import ResultViewer
-from tests.tui.conftest import settings_in, settle
+from tests.tui.conftest import settings_in, settle, until
 
 BATCH = "sweep-20261123-115000-abcd+steps+guidance_scale_flux"
 STEPS = (20, 30, 40)
@@ -124,3 +124,31 @@ async def test_b_opens_the_cursor_jobs_batch_and_enter_the_viewer(tmp_path: Path
         assert (viewer.job.request["steps"], viewer.job.request["guidance_scale_flux"]) == (20, 3.5)
         await pilot.press("right")  # the viewer steps through this batch only, in sheet order
         assert viewer.job.request["guidance_scale_flux"] == 5
+
+
+async def test_a_resized_terminal_gets_thumbnails_sized_for_it(tmp_path: Path) -> None:
+    app = sweep_app(tmp_path)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        app.open_contact_sheet(BATCH)
+        await settle(pilot)
+        sheet = app.screen
+        assert isinstance(sheet, ContactSheet)
+        await pilot.press("down", "right")  # steps 30 × guidance 3.5
+        chosen = sheet.current_job()
+        assert chosen is not None
+
+        def thumb_width() -> int:
+            thumbs = sheet.query("#cell-0-0 HalfcellPicture")
+            shown = [t for t in thumbs if t.display and t.image is not None]
+            return shown[0].styles.width.value if shown else 0  # type: ignore[union-attr]
+
+        await until(pilot, lambda: thumb_width() > 0, "the first thumbnail")
+        small = thumb_width()
+
+        await pilot.resize_terminal(160, 48)
+        await until(pilot, lambda: thumb_width() > small, "thumbnails sized for 160×48")
+        assert sheet.current_job() == chosen  # the cursor stayed on its job
+        assert sheet.query_one("#cell-1-1").has_class("-cursor")
+        await pilot.resize_terminal(100, 40)
+        await until(pilot, lambda: thumb_width() == small, "thumbnails back to 100×40")

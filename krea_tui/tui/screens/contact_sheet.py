@@ -16,6 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Center, Grid, Vertical, VerticalScroll
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Label, Static
 
 from krea_tui.core.events import DownloadEvent, EngineEvent, JobEvent, PreviewEvent
@@ -32,6 +33,7 @@ HEADER_ROWS = 3  # title, counts, times
 MIN_CELL, MAX_CELL = 20, 36  # columns per cell, border included: room for a status
 MIN_PICTURE_ROWS = 6  # smaller says little; the grid scrolls instead
 TIMES_REFRESH_SECONDS = 1.0
+RESIZE_SETTLE_SECONDS = 0.15
 
 
 def cell_size(screen: tuple[int, int], shape: tuple[int, int], row_head: int) -> tuple[int, int]:
@@ -128,6 +130,8 @@ class ContactSheet(Screen[None]):
         self._cells: dict[str, SheetCell] = {}
         self._jobs: dict[str, StoredJob] = {}
         self._times_dirty = True
+        self._built_for: tuple[tuple[int, int], int, int] | None = None
+        self._resize_timer: Timer | None = None
 
     @property
     def krea(self) -> KreaApp:
@@ -135,19 +139,30 @@ class ContactSheet(Screen[None]):
 
     # -- building ------------------------------------------------------------------------------
 
-    def compose(self) -> ComposeResult:
-        jobs = self.krea.store.jobs(batch_id=self.batch_id)
-        self._jobs = {job.local_id: job for job in jobs}
-        axes = sheet_axes(self.batch_id, jobs)
+    def _fit(self) -> tuple[SheetLayout, list[str], int, int, int]:
+        """(layout, row labels, row-header width, cell width, picture rows) for this screen."""
+        jobs = list(self._jobs.values())
         size = (self.app.size.width, self.app.size.height)
         # Without swept values, as many 24-column cells a row as the screen takes.
-        layout = self.sheet = sheet_layout(jobs, axes, columns=max(1, (size[0] - 2) // 24))
+        columns = max(1, (size[0] - 2) // 24)
+        layout = sheet_layout(jobs, sheet_axes(self.batch_id, jobs), columns=columns)
         row_head = 0
         row_labels = [_head(layout.row_axis, v, 18) for v in layout.row_labels]
         if any(row_labels):
             row_head = max(len(label) for label in row_labels) + 2
         cell_w, picture_rows = cell_size(size, layout.shape, row_head)
+        return layout, row_labels, row_head, cell_w, picture_rows
+
+    def compose(self) -> ComposeResult:
+        if not self._jobs:
+            jobs = self.krea.store.jobs(batch_id=self.batch_id)
+            self._jobs = {job.local_id: job for job in jobs}
+        axes = sheet_axes(self.batch_id, list(self._jobs.values()))
+        layout, row_labels, row_head, cell_w, picture_rows = self._fit()
+        self.sheet = layout
+        self._built_for = (layout.shape, cell_w, picture_rows)
         self._picture = (cell_w - 2, picture_rows)
+        self._cells = {}
         with Vertical(id="sheet-head"):
             yield Static(self._title(axes), id="sheet-title")
             yield Static("", id="sheet-counts")
@@ -197,19 +212,38 @@ class ContactSheet(Screen[None]):
         )
 
     def on_mount(self) -> None:
-        first = next(
-            (
-                (r, c)
-                for r, line in enumerate(self.sheet.cells if self.sheet else ())
-                for c, cell in enumerate(line)
-                if cell is not None
-            ),
-            (0, 0),
-        )
-        self._set_cursor(first)
-        self._refresh_head()
+        self._after_build(None)
         self.set_interval(TIMES_REFRESH_SECONDS, self._refresh_head)
+
+    def _after_build(self, keep: str | None) -> None:
+        """Cursor on `keep` (or the first job), head filled, pictures decoded for this size."""
+        places = [
+            ((r, c), local_id)
+            for r, line in enumerate(self.sheet.cells if self.sheet else ())
+            for c, local_id in enumerate(line)
+            if local_id is not None
+        ]
+        at = next((place for place, i in places if i == keep), places[0][0] if places else (0, 0))
+        self._set_cursor(at)
+        self._times_dirty = True
+        self._refresh_head()
         self._load_pictures(list(self._jobs.values()))
+
+    def on_resize(self) -> None:
+        # Rebuilt once the terminal settles (a drag sends many sizes), and only when the cells
+        # would change: thumbnails sized for the old screen cut off or waste the new one.
+        layout, _, _, cell_w, picture_rows = self._fit()
+        if (layout.shape, cell_w, picture_rows) == self._built_for:
+            return
+        if self._resize_timer is not None:
+            self._resize_timer.stop()
+        self._resize_timer = self.set_timer(RESIZE_SETTLE_SECONDS, self._rebuild)
+
+    async def _rebuild(self) -> None:
+        self._resize_timer = None
+        job = self.current_job()
+        await self.recompose()
+        self._after_build(job.local_id if job else None)
 
     # -- pictures ------------------------------------------------------------------------------
 
