@@ -8,12 +8,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Property tests check behaviour, not speed: a CI machine running two suites side by side must
+# not fail an example for taking 200 ms, nor a strategy for generating slowly.
+settings.register_profile("default", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# CI replays the same examples every run, so a red build is a change's fault, not the dice's;
+# local runs keep exploring new ones.
+settings.register_profile("ci", settings.get_profile("default"), derandomize=True, database=None)
+settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 if TYPE_CHECKING:
     # Imported lazily below: unit and TUI tests should not pay for uvicorn and Starlette.
