@@ -485,8 +485,12 @@ class JobStore:
         up), and so are jobs whose answer had no creation time of its own."""
         rows = self._db.execute(
             "SELECT submitted_at, json_extract(raw, '$.created_at') AS created,"
+            # The entry right after the last `submitting` one: what its answer said, and when.
+            # By rowid, not time: `held` and `submitting` often share a millisecond.
             " (SELECT status || ' ' || at FROM timeline t WHERE t.local_id = jobs.local_id"
-            "  AND t.at >= jobs.submitted_at AND t.status != ? ORDER BY t.rowid LIMIT 1) AS next"
+            "  AND t.rowid > (SELECT MAX(rowid) FROM timeline s"
+            "   WHERE s.local_id = jobs.local_id AND s.status = ?)"
+            "  ORDER BY t.rowid LIMIT 1) AS next"
             " FROM jobs WHERE submitted_at IS NOT NULL AND remote_id IS NOT NULL"
             " AND json_valid(raw) ORDER BY submitted_at DESC LIMIT ?",
             (LocalStatus.SUBMITTING, limit),

@@ -241,16 +241,17 @@ async def test_a_restart_remembers_the_server_clock_when_it_looks_for_a_killed_p
     config = SimConfig(port=0, speed=FAST_SPEED, tokens=[TOKEN_A], seed=1234)
     sim = start_sim_thread(config, clock=lambda: time.time() + ahead[0])
     try:
-        # A first run sends one job and so learns how far ahead the server's clock is.
-        async with running_engine(sim, tmp_path) as h:
-            (first,) = h.engine.enqueue(FLUX, [{"prompt": "first run", "seed": 1}])
-            await h.wait_settled([first.local_id])
-        # Then, while krea-tui is down: the web app makes a job (the server stamps it 10 s
-        # earlier than its own POST will be), and a POST is killed after it reached the server.
         async with KreaClient(TOKEN_A, base_url=sim.base_url) as raw:
+            # The web app made a job a little earlier (the server stamps it 10 s before the
+            # POST below; its first job, as the simulator keeps a user's stamps increasing).
             ahead[0] = 20.0
             await raw.generate(FLUX, {"prompt": "made in the web app", "seed": 2})
             ahead[0] = 30.0
+            # A first run sends one job and so learns how far ahead the server's clock is.
+            async with running_engine(sim, tmp_path) as h:
+                (first,) = h.engine.enqueue(FLUX, [{"prompt": "first run", "seed": 1}])
+                await h.wait_settled([first.local_id])
+            # Then a POST is killed after it reached the server.
             store = JobStore(tmp_path / "history.sqlite3")
             killed = store.add_job(FLUX, {"prompt": "killed mid-air", "seed": 3})
             store.set_status(killed.local_id, "submitting", utcnow(), submitted_at=utcnow())

@@ -175,7 +175,7 @@ def test_post_timings_come_only_from_posts_whose_answer_arrived(store: JobStore)
     def server(seconds: float) -> dict[str, str]:
         return {"job_id": f"r{seconds}", "status": "queued", "created_at": at(seconds).isoformat()}
 
-    answered = store.add_job(FLUX, {"prompt": "answered"}, now=at(0))
+    answered = store.add_job(FLUX, {"prompt": "answered"}, now=at(1))  # held, sent: same ms
     store.set_status(answered.local_id, "submitting", at(1), submitted_at=at(1))
     store.set_status(answered.local_id, "queued", at(1.2), remote_id="r31.1", raw=server(31.1))
     lost = store.add_job(FLUX, {"prompt": "lost, found later"}, now=at(2))
