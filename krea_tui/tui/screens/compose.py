@@ -16,12 +16,12 @@ from textual.widgets import Footer, Input, Label, Select, Static, Switch, TextAr
 
 from krea_tui.core.batch import expand_prompt, with_seeds
 from krea_tui.core.catalog import DEFAULT_MODEL, ModelInfo
+from krea_tui.tui.screens.krea_access import KreaAccess
 from krea_tui.tui.screens.modals import AskModal, ConfirmModal
 from krea_tui.tui.widgets.field_form import FieldForm
 
 if TYPE_CHECKING:
     from krea_tui.presets import Preset
-    from krea_tui.tui.app import KreaApp
 
 SEED_MODES = [
     ("random seed per image", "random"),
@@ -41,7 +41,7 @@ ASPECTS = [
 MAX_COUNT = 100
 
 
-class ComposeScreen(Screen[None]):
+class ComposeScreen(KreaAccess, Screen[None]):
     BINDING_GROUP_TITLE = "Compose"
     DEFAULT_CSS = """
     ComposeScreen #compose-top { height: auto; padding: 0 1; margin-bottom: 1; }
@@ -75,10 +75,6 @@ class ComposeScreen(Screen[None]):
         super().__init__()
         self._model_path = model or DEFAULT_MODEL
         self._request = dict(request or {})
-
-    @property
-    def krea(self) -> KreaApp:
-        return self.app  # type: ignore[return-value]
 
     @property
     def model(self) -> ModelInfo:

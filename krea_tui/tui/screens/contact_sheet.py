@@ -8,7 +8,7 @@ same LRU as the viewer, and the sheet fills in as engine events say a job moved 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.text import Text
 from textual import work
@@ -23,11 +23,9 @@ from krea_tui.core.events import DownloadEvent, EngineEvent, JobEvent, PreviewEv
 from krea_tui.core.sheet import SheetLayout, counts, sheet_axes, sheet_layout, state_times
 from krea_tui.core.store import StoredJob
 from krea_tui.tui.images import SCALED, fit_cells
+from krea_tui.tui.screens.krea_access import KreaAccess
 from krea_tui.tui.status_style import status_text, word
 from krea_tui.tui.widgets.halfcell import HalfcellPicture
-
-if TYPE_CHECKING:
-    from krea_tui.tui.app import KreaApp
 
 HEADER_ROWS = 3  # title, counts, times
 MIN_CELL, MAX_CELL = 20, 36  # columns per cell, border included: room for a status
@@ -101,7 +99,7 @@ class SheetCell(Vertical):
         self.query_one(".waiting").display = False
 
 
-class ContactSheet(Screen[None]):
+class ContactSheet(KreaAccess, Screen[None]):
     BINDING_GROUP_TITLE = "Contact sheet"
     DEFAULT_CSS = """
     ContactSheet #sheet-head { height: auto; padding: 0 1; background: $panel; }
@@ -132,10 +130,6 @@ class ContactSheet(Screen[None]):
         self._times_dirty = True
         self._built_for: tuple[tuple[int, int], int, int] | None = None
         self._resize_timer: Timer | None = None
-
-    @property
-    def krea(self) -> KreaApp:
-        return self.app  # type: ignore[return-value]
 
     # -- building ------------------------------------------------------------------------------
 

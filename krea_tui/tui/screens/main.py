@@ -9,7 +9,6 @@ from __future__ import annotations
 import gc
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on
@@ -34,19 +33,17 @@ from krea_tui.core.query import QUICK_STATUS, with_status
 from krea_tui.core.store import StoredJob
 from krea_tui.tui.notify import Channels, Notifier
 from krea_tui.tui.screens.job_actions import JobActions
+from krea_tui.tui.screens.krea_access import KreaAccess
 from krea_tui.tui.widgets.filter_bar import FilterBar, FilterInput
 from krea_tui.tui.widgets.job_detail import JobDetail
 from krea_tui.tui.widgets.job_table import JobTable
 from krea_tui.tui.widgets.status_bar import StatusBar, Summary, summarize_jobs
 
-if TYPE_CHECKING:
-    from krea_tui.tui.app import KreaApp
-
 TIME_REFRESH_SECONDS = 2.0
 SORT_WORDS = {"created": "queue order", "time": "run time"}
 
 
-class MainScreen(JobActions, Screen[None]):
+class MainScreen(KreaAccess, JobActions, Screen[None]):
     BINDING_GROUP_TITLE = "Jobs"
     # Keys typed before the first frame (a fast typist, a paste) go to the table: the hidden
     # filter input comes first in the DOM and would otherwise take them.
@@ -116,10 +113,6 @@ class MainScreen(JobActions, Screen[None]):
         self._detail_soon = False  # the detail pane is to follow the cursor after a frame
         self.notifier: Notifier | None = None
         self._anchor: str | None = None  # where `v` started a range
-
-    @property
-    def krea(self) -> KreaApp:
-        return self.app  # type: ignore[return-value]
 
     @property
     def table(self) -> JobTable:

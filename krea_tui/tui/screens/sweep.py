@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import groupby
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
@@ -26,11 +26,9 @@ from krea_tui.core.batch import (
     sweep_batch_id,
 )
 from krea_tui.core.catalog import Field, ModelInfo
+from krea_tui.tui.screens.krea_access import KreaAccess
 from krea_tui.tui.screens.modals import MODAL_CSS
 from krea_tui.tui.widgets.field_form import field_hint
-
-if TYPE_CHECKING:
-    from krea_tui.tui.app import KreaApp
 
 AXES = 2
 PREFERRED = (  # what people sweep first
@@ -128,7 +126,7 @@ class SendSweepModal(ModalScreen[str | None]):
         self.dismiss(what or None)
 
 
-class SweepModal(ModalScreen[SweepSent | None]):
+class SweepModal(KreaAccess, ModalScreen[SweepSent | None]):
     DEFAULT_CSS = (
         MODAL_CSS.format(name="SweepModal")
         + """
@@ -155,10 +153,6 @@ class SweepModal(ModalScreen[SweepSent | None]):
         self._model_path = model
         self._bodies = [dict(b) for b in bodies]  # the form's jobs: N × prompt alternatives
         self._form_problems = list(problems)
-
-    @property
-    def krea(self) -> KreaApp:
-        return self.app  # type: ignore[return-value]
 
     @property
     def model(self) -> ModelInfo:

@@ -6,7 +6,7 @@ the table and goes back, for any other bulk action.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.text import Text
 from textual import on
@@ -20,11 +20,9 @@ from krea_tui.core.events import EngineEvent, JobEvent
 from krea_tui.core.triage import BatchTimes, FailureGroup, batch_times, failure_groups
 from krea_tui.tui import bulk
 from krea_tui.tui.bulk import noun
+from krea_tui.tui.screens.krea_access import KreaAccess
 from krea_tui.tui.screens.modals import ConfirmModal
 from krea_tui.tui.widgets.job_table import format_duration
-
-if TYPE_CHECKING:
-    from krea_tui.tui.app import KreaApp
 
 STATES = ("held", "queued", "scheduled", "processing", "sampling")
 MAX_BATCHES = 30
@@ -44,7 +42,7 @@ def batch_row(times: BatchTimes) -> list[str | Text]:
     ]
 
 
-class TriageScreen(Screen[None]):
+class TriageScreen(KreaAccess, Screen[None]):
     DEFAULT_CSS = """
     TriageScreen { layout: vertical; }
     TriageScreen .heading { height: 1; padding: 0 1; text-style: bold; background: $panel; }
@@ -62,10 +60,6 @@ class TriageScreen(Screen[None]):
         super().__init__()
         self.groups: list[FailureGroup] = []
         self._timer: Timer | None = None
-
-    @property
-    def krea(self) -> KreaApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield Static("Failed jobs by cause", classes="heading", id="failures-heading")

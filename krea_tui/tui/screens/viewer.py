@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import platformdirs
 from rich.text import Text
@@ -19,10 +19,8 @@ from krea_tui.core.events import EngineEvent
 from krea_tui.core.files import free_path
 from krea_tui.core.store import StoredJob
 from krea_tui.tui.images import SCALED, fit_cells, image_widget_class
+from krea_tui.tui.screens.krea_access import KreaAccess
 from krea_tui.tui.widgets.job_detail import parameters_table
-
-if TYPE_CHECKING:
-    from krea_tui.tui.app import KreaApp
 
 # Pixel size of one terminal cell for Kitty/Sixel scaling (textual-image's default guess).
 CELL_PX = (10, 20)
@@ -52,7 +50,7 @@ class CopyMenu(ModalScreen[str | None]):
         self.dismiss(what or None)
 
 
-class ResultViewer(Screen[None]):
+class ResultViewer(KreaAccess, Screen[None]):
     BINDING_GROUP_TITLE = "Result"
     DEFAULT_CSS = """
     ResultViewer #viewer-body { height: 1fr; }
@@ -80,10 +78,6 @@ class ResultViewer(Screen[None]):
         self._ids = local_ids or [current]
         self._index = self._ids.index(current) if current in self._ids else 0
         self._protocol = protocol
-
-    @property
-    def krea(self) -> KreaApp:
-        return self.app  # type: ignore[return-value]
 
     @property
     def job(self) -> StoredJob:
