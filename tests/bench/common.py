@@ -227,3 +227,12 @@ class FrameProbe:
             if at >= moment:
                 return at
         return None
+
+
+async def wait_loaded(app: Any, pilot: Any) -> None:
+    """Run the app until its runtime is up and the main screen shows the history."""
+    for _ in range(500):
+        await pilot.pause()
+        if app.ready and app.screen_stack[0].loaded:
+            return
+    raise RuntimeError("the app did not load its history")

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.bench.common import Figure, FrameProbe, build_history, repeated
+from tests.bench.common import Figure, FrameProbe, build_history, repeated, wait_loaded
 
 SIZE = (80, 42)
 SIDE = 1024
@@ -76,10 +76,7 @@ async def measure(runs: int) -> tuple[list[float], list[float]]:
         )
         probe = FrameProbe(app)
         async with app.run_test(headless=True, size=SIZE) as pilot:
-            for _ in range(500):
-                await pilot.pause()
-                if app.ready and app.screen_stack[0].loaded:
-                    break
+            await wait_loaded(app, pilot)
             store = app.store
             job = next(j for j in store.jobs() if j.status == "completed")
             ticker = Ticker()

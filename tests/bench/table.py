@@ -28,7 +28,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.bench.common import IN_FLIGHT, Figure, FrameProbe, build_history, percentile, repeated
+from tests.bench.common import (
+    IN_FLIGHT,
+    Figure,
+    FrameProbe,
+    build_history,
+    percentile,
+    repeated,
+    wait_loaded,
+)
 
 HISTORY = 10_000
 IN_FLIGHT_JOBS = 1_000
@@ -175,10 +183,7 @@ async def live_figures(quick: bool) -> list[Figure]:
         )
         probe = FrameProbe(app)
         async with app.run_test(headless=True, size=SIZE) as pilot:
-            for _ in range(500):
-                await pilot.pause()
-                if app.ready and app.screen_stack[0].loaded:
-                    break
+            await wait_loaded(app, pilot)
             await pilot.pause()
             table = app.screen_stack[0].query_one("#jobs")
             rows = table.row_count

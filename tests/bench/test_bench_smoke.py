@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.bench import downloads, images, status, table
-from tests.bench.common import Figure, build_history, percentile
+from tests.bench.common import Figure, build_history, percentile, wait_loaded
 from tests.bench.simproc import sim_process
 
 
@@ -56,10 +56,7 @@ async def test_table_takes_every_row_and_every_update(tmp_path: Path) -> None:
         settings, image_protocol="halfcell", runtime_factory=static_runtime_factory(tmp_path)
     )
     async with app.run_test(headless=True, size=(120, 40)) as pilot:
-        for _ in range(500):
-            await pilot.pause()
-            if app.ready and app.screen_stack[0].loaded:  # type: ignore[attr-defined]
-                break
+        await wait_loaded(app, pilot)
         jobs_table = app.screen_stack[0].query_one("#jobs")
         assert jobs_table.row_count == 400  # type: ignore[attr-defined]
         counter = table.count_handled(app)

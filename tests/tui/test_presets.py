@@ -40,6 +40,14 @@ async def on_screen(pilot: Pilot[None], kind: type) -> None:
     await pilot.pause()
 
 
+async def load_highlighted_preset(pilot: Pilot[None]) -> None:
+    """F2 from the form, enter on the highlighted preset, back on the form."""
+    await pilot.press("f2")
+    await on_screen(pilot, PresetsModal)
+    await pilot.press("enter")
+    await on_screen(pilot, ComposeScreen)
+
+
 async def test_a_preset_saved_before_a_restart_sends_the_same_request(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -70,10 +78,7 @@ async def test_a_preset_saved_before_a_restart_sends_the_same_request(
     async with again.run_test(size=(100, 40)) as pilot:
         await settle(pilot)
         form = await open_form(pilot)
-        await pilot.press("f2")
-        await on_screen(pilot, PresetsModal)
-        await pilot.press("enter")
-        await on_screen(pilot, ComposeScreen)
+        await load_highlighted_preset(pilot)
         await pilot.press("f5")
         await on_screen(pilot, PromptHistoryModal)
         await pilot.press(*"lighthouse", "enter")
@@ -185,10 +190,7 @@ async def test_a_stale_preset_loads_what_it_can_and_says_what_it_dropped(
     async with app.run_test(size=(100, 40)) as pilot:
         await settle(pilot)
         form = await open_form(pilot)
-        await pilot.press("f2")
-        await on_screen(pilot, PresetsModal)
-        await pilot.press("enter")
-        await on_screen(pilot, ComposeScreen)
+        await load_highlighted_preset(pilot)
         assert form.query_one("#field-width", Input).value == "768"
         assert form.query_one("#field-steps", Input).value == ""
         said = " ".join(str(n.message) for n in app._notifications)
