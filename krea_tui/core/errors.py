@@ -7,21 +7,127 @@ misbehaving server or proxy never reaches a log line, a toast or a traceback.
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from typing import Any
+from urllib.parse import unquote
+
+from krea_tui.core.backoff import bounded_retry_after
 
 REDACTED = "[redacted]"
+# Encoded forms (base64, the secret part alone) are looked for only when at least this long:
+# shorter ones would match ordinary words.
+MIN_ENCODED_SECRET = 8
+# How many layers of escaping (JSON `\u0073`, percent `%73`) are undone to look for a secret.
+MAX_UNESCAPES = 3
+# How deep `redact_json` goes into a decoded answer; deeper values are dropped, not kept.
+MAX_JSON_DEPTH = 64
+_URLSAFE = str.maketrans("+/", "-_")
+_JSON_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})|\\/")
+
+
+def _base64_runs(data: bytes) -> set[str]:
+    """The base64 characters made of `data`'s bits alone, at each of the three alignments it
+    can have inside a longer encoded text (`Bearer <token>`, a whole header line), in the
+    standard and the URL-safe alphabet."""
+    runs: set[str] = set()
+    for shift in range(3):
+        encoded = base64.b64encode(bytes(shift) + data).decode()
+        first = -(-shift * 8 // 6)  # the first character without a bit of the padding
+        last = (shift + len(data)) * 8 // 6  # past the last one made only of data's bits
+        run = encoded[first:last]
+        runs |= {run, run.translate(_URLSAFE)}
+    return runs
+
+
+@lru_cache(maxsize=16)
+def _secret_pattern(secrets: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One regex finding each secret as it is, its part after `:` (a `key:secret` token's
+    secret), and their base64 forms."""
+    forms: set[str] = set()
+    for secret in secrets:
+        forms.add(secret)
+        tail = secret.partition(":")[2]
+        long_ones = [form for form in (secret, tail) if len(form) >= MIN_ENCODED_SECRET]
+        forms.update(long_ones)
+        for form in long_ones:
+            forms.update(run for run in _base64_runs(form.encode()) if len(run) >= 8)
+    forms.discard("")
+    if not forms:
+        return None
+    return re.compile("|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True)))
+
+
+def _unescape_one(found: re.Match[str]) -> str:
+    if found.group(1) is None:
+        return "/"
+    code = int(found.group(1), 16)
+    return found.group(0) if 0xD800 <= code <= 0xDFFF else chr(code)  # no lone surrogates
+
+
+def _unescaped(text: str) -> str:
+    """`text` with one layer of JSON string escapes and percent-encoding undone."""
+    if "\\" in text:
+        text = _JSON_ESCAPE.sub(_unescape_one, text)
+    return unquote(text) if "%" in text else text
 
 
 def redact(text: str, secrets: Iterable[str | None]) -> str:
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, REDACTED)
+    """`text` with every secret replaced by REDACTED: as it is, as the secret part of a
+    `key:secret` token, in base64 (also of `Bearer <token>`), percent-encoded or with JSON
+    escapes. Text in which no secret hides comes back unchanged; text in which one hides behind
+    escapes comes back unescaped, with the secret replaced."""
+    pattern = _secret_pattern(tuple(s for s in secrets if s))
+    if pattern is None:
+        return text
+    text = pattern.sub(REDACTED, text)
+    view = text
+    for _ in range(MAX_UNESCAPES):
+        if "%" not in view and "\\" not in view:
+            break
+        deeper = _unescaped(view)
+        if deeper == view:
+            break
+        view = deeper
+        if pattern.search(view):
+            text = view = pattern.sub(REDACTED, view)
     return text
+
+
+def redact_json(value: Any, secrets: Iterable[str | None], *, source: str | None = None) -> Any:
+    """A decoded JSON answer with `redact` applied to every string in it, keys included: the
+    token a server echoes back may be written with JSON escapes that only decoding reveals.
+    Containers nested deeper than MAX_JSON_DEPTH are dropped (no answer about jobs needs
+    them). Returns new containers; `value` is left as it was.
+
+    `source`, the JSON text `value` was decoded from, spares the walk over a clean answer (a
+    page of 1,000 jobs costs ~15 ms): without a backslash in it, every string decoded from it
+    is a piece of it as it is, so a secret redact finds in none of its layers is in none of
+    them either."""
+    secrets = tuple(s for s in secrets if s)
+    if _secret_pattern(secrets) is None:
+        return value
+    if source is not None and "\\" not in source and redact(source, secrets) == source:
+        return value
+
+    def clean(item: Any, depth: int) -> Any:
+        if isinstance(item, str):
+            return redact(item, secrets)
+        if depth >= MAX_JSON_DEPTH and isinstance(item, dict | list):
+            return type(item)()
+        if isinstance(item, dict):
+            return {redact(str(k), secrets): clean(v, depth + 1) for k, v in item.items()}
+        if isinstance(item, list):
+            return [clean(v, depth + 1) for v in item]
+        return item
+
+    return clean(value, 0)
 
 
 class KreaError(Exception):
@@ -142,21 +248,26 @@ class UnexpectedResponseError(KreaError):
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date), clamped to
+    backoff's [RETRY_AFTER_MIN, RETRY_AFTER_MAX]; a date in the past is the minimum. None when
+    absent or unusable (garbage, negative, infinite, not a number): our own backoff applies."""
     if not value:
         return None
     value = value.strip()
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        # Delta-seconds are digits: a negative or non-finite number is no answer at all.
+        return bounded_retry_after(seconds) if seconds >= 0 else None
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+    return bounded_retry_after((when - (now or datetime.now(UTC))).total_seconds())
 
 
 def _body_message(body: Any, fallback: str) -> str:
@@ -206,12 +317,15 @@ def _payment_reason(message: str) -> str:
 def error_from_response(
     status: int, body_text: str, headers: Mapping[str, str], *, secrets: Iterable[str | None] = ()
 ) -> KreaError:
-    """Turn a non-2xx answer into the matching exception, keeping the server's words."""
+    """Turn a non-2xx answer into the matching exception, keeping the server's words (with
+    the secrets redacted after decoding: a JSON escape would hide one from the raw text)."""
     secrets = tuple(secrets)
     try:
-        body: Any = json.loads(body_text) if body_text else None
-    except ValueError:
-        body = body_text
+        body: Any = (
+            redact_json(json.loads(body_text), secrets, source=body_text) if body_text else None
+        )
+    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
+        body = redact(body_text, secrets)
     message = redact(_body_message(body, f"HTTP {status}"), secrets)
 
     if status in (400, 422):

@@ -55,13 +55,27 @@ LIFECYCLE_ORDER: tuple[JobStatus, ...] = (
 )
 
 
+# A status the server sends that is none of JobStatus is kept as the server's own word behind
+# this mark: `held` from the server is "?held", and a missing or blank status is the mark alone,
+# "?". Neither JobStatus values nor the local statuses (status.LocalStatus: held, submitting,
+# unknown) start with it, so nothing a server says can put a job into a local state: as `held`
+# the job would be sent (and paid for) again, as `unknown` or `submitting` nobody would look at
+# it again. Such a status counts as active: the watcher keeps following the job.
+UNRECOGNISED = "?"
+# An unrecognised word is kept this long at most, and only its printable characters: it goes
+# to the history's timeline, the log and the terminal.
+MAX_STATUS_WORD = 40
+
+
 def parse_status(raw: object) -> JobStatus | str:
-    """The documented status, or the server's own string when it is one we do not know."""
+    """The documented status, or the server's own word behind UNRECOGNISED ("?held"; "?" when
+    the server sent none)."""
     text = str(raw).strip() if raw is not None else ""
     try:
         return JobStatus(text.lower())
     except ValueError:
-        return text or "unknown"
+        word = text[:MAX_STATUS_WORD].strip()
+        return UNRECOGNISED + "".join(c if c.isprintable() else "?" for c in word)
 
 
 def parse_time(raw: object) -> datetime | None:

@@ -3,13 +3,18 @@
 A job's status is either one of the server's (JobStatus) or one of three local ones that exist
 before the server knows the job: `held` (waiting in our queue), `submitting` (its POST is under
 way) and `unknown` (a POST whose outcome we never heard: never re-sent automatically).
+
+The two are separate namespaces. A status the server sends that we do not know is kept as its
+own word behind the UNRECOGNISED mark (`"?held"`, or `"?"` when it sent none; see
+`models.parse_status`), so it can never equal a local status nor a JobStatus, and it counts as
+active: the job stays followed until the server says something we know.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-from krea_tui.core.models import LIFECYCLE_ORDER, TERMINAL_STATUSES, JobStatus
+from krea_tui.core.models import LIFECYCLE_ORDER, TERMINAL_STATUSES, UNRECOGNISED, JobStatus
 
 
 class LocalStatus(StrEnum):
@@ -36,6 +41,12 @@ def is_active_remote(status: str) -> bool:
     return status not in FINAL and status not in LOCAL
 
 
+def shown(status: str) -> str:
+    """A status as people read it: an unrecognised one stays the server's word with its mark
+    (`?held`: not our `held`), a missing one reads `?(no status)`; the others as they are."""
+    return f"{UNRECOGNISED}(no status)" if status == UNRECOGNISED else status
+
+
 def skipped_between(old: str, new: str) -> tuple[str, ...]:
     """Lifecycle states a job must have passed through, unseen, to get from `old` to `new`.
 
@@ -60,10 +71,12 @@ def is_backwards(old: str, new: str) -> bool:
 __all__ = [
     "FINAL",
     "LOCAL",
+    "UNRECOGNISED",
     "JobStatus",
     "LocalStatus",
     "is_active_remote",
     "is_backwards",
     "is_final",
+    "shown",
     "skipped_between",
 ]

@@ -165,7 +165,8 @@ class WebhookReceiver:
             log.info("webhook refused: body not received within %.0f s", READ_TIMEOUT)
             return JSONResponse({"error": "timeout"}, status_code=408)
         try:
-            job = Job.from_api(json.loads(body))
+            # Redacted once decoded, like every answer: a JSON escape hides a token from text.
+            job = Job.from_api(self.engine.client.redacted(json.loads(body)))
         except (ValueError, RecursionError):  # bad JSON or encoding, no job id, absurd nesting
             log.info("webhook refused: not a job object")
             return JSONResponse({"error": "bad request"}, status_code=400)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from rich.text import Text
 
 from krea_tui.core.models import LIFECYCLE_ORDER
+from krea_tui.core.status import shown
 
 # status -> (symbol, short word, style)
 STYLES: dict[str, tuple[str, str, str]] = {
@@ -27,7 +28,8 @@ BAR_WIDTH = 6
 
 
 def status_text(status: str) -> Text:
-    symbol, word, style = STYLES.get(status, ("•", status[:12], "yellow"))
+    # A status the server sent that we do not know keeps its `?` mark: `?held` is not our held.
+    symbol, word, style = STYLES.get(status, ("•", shown(status)[:12], "yellow"))
     return Text(f"{symbol} {word}", style=style)
 
 
@@ -40,4 +42,4 @@ def progress_text(status: str) -> Text:
 
 
 def word(status: str) -> str:
-    return STYLES.get(status, ("", status, ""))[1]
+    return STYLES.get(status, ("", shown(status), ""))[1]

@@ -91,8 +91,9 @@ def test_failure_reason_in_top_level_error_object() -> None:
 
 def test_unknown_status_and_extra_fields_are_kept() -> None:
     job = Job.from_api({**CREATED, "status": "warming-up", "cost_usd": 0.01, "result": {}})
-    assert job.status == "warming-up"
-    assert job.status_text == "warming-up"
+    # The server's own word, marked as one we do not know (never a local status; see status.py).
+    assert job.status == "?warming-up"
+    assert job.status_text == "?warming-up"
     assert not job.is_terminal and not job.is_cancellable
     assert job.raw["cost_usd"] == 0.01
 
