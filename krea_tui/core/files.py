@@ -138,6 +138,22 @@ def replacing(path: Path, *, mode: int = 0o644) -> Iterator[BinaryIO]:
         raise
 
 
+@contextmanager
+def scratch_file(directory: Path) -> Iterator[BinaryIO]:
+    """A temp file in `directory` to read and write (a download being checked before it is
+    kept), removed when the block ends, whatever happens. Named as `replacing` names its own,
+    so the start-up sweep removes one that a killed process left behind."""
+    directory.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=TEMP_SUFFIX, dir=directory
+    )
+    try:
+        with os.fdopen(fd, "w+b") as handle:
+            yield handle
+    finally:
+        Path(tmp_name).unlink(missing_ok=True)
+
+
 def atomic_write(path: Path, data: bytes, *, mode: int = 0o644) -> Path:
     """Write all of `data` under `path` or nothing."""
     with replacing(path, mode=mode) as out:

@@ -8,10 +8,11 @@ Every file also gets a JSON sidecar, which is the only carrier for non-PNG resul
 from __future__ import annotations
 
 import json
+import shutil
 import struct
 import zlib
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, BinaryIO
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 REQUEST_KEY = "krea-tui"
@@ -57,16 +58,31 @@ def _itxt(key: str, text: str) -> bytes:
     return _chunk(b"iTXt", payload)
 
 
+# Enough of a file's start to find where text chunks go: signature and IHDR (33 bytes).
+HEAD_BYTES = 64
+
+
+def text_position(head: bytes) -> int | None:
+    """Where in a PNG starting with `head` text chunks go (right after IHDR), or None when it
+    is no PNG to add them to. `head` needs HEAD_BYTES of the file (or all of a shorter one)."""
+    if not head.startswith(PNG_SIGNATURE) or len(head) < 33:
+        return None
+    (ihdr_length,) = struct.unpack(">I", head[8:12])
+    if head[12:16] != b"IHDR":
+        return None
+    return 8 + 12 + ihdr_length
+
+
+def text_chunks(texts: Mapping[str, str]) -> bytes:
+    return b"".join(_itxt(key, value) for key, value in texts.items())
+
+
 def embed_in_png(data: bytes, texts: Mapping[str, str]) -> bytes:
     """PNG bytes with `texts` added as iTXt chunks; other bytes are returned unchanged."""
-    if not data.startswith(PNG_SIGNATURE) or len(data) < 33:
+    split = text_position(data)
+    if split is None:
         return data
-    (ihdr_length,) = struct.unpack(">I", data[8:12])
-    if data[12:16] != b"IHDR":
-        return data
-    split = 8 + 12 + ihdr_length
-    chunks = b"".join(_itxt(key, value) for key, value in texts.items())
-    return data[:split] + chunks + data[split:]
+    return data[:split] + text_chunks(texts) + data[split:]
 
 
 def read_png_texts(data: bytes) -> dict[str, str]:
@@ -107,12 +123,28 @@ def request_from_png(data: bytes) -> dict[str, Any] | None:
     return document if isinstance(document, dict) else None
 
 
-def with_metadata(data: bytes, model: str, request: Mapping[str, Any], **extra: Any) -> bytes:
+def metadata_texts(model: str, request: Mapping[str, Any], **extra: Any) -> dict[str, str]:
+    """The text chunks every saved PNG gets: `parameters` and the request as JSON."""
     document = request_document(model, request, **extra)
-    return embed_in_png(
-        data,
-        {
-            "parameters": a1111_parameters(model, request),
-            REQUEST_KEY: json.dumps(document, sort_keys=True, ensure_ascii=False),
-        },
-    )
+    return {
+        "parameters": a1111_parameters(model, request),
+        REQUEST_KEY: json.dumps(document, sort_keys=True, ensure_ascii=False),
+    }
+
+
+def with_metadata(data: bytes, model: str, request: Mapping[str, Any], **extra: Any) -> bytes:
+    return embed_in_png(data, metadata_texts(model, request, **extra))
+
+
+def copy_with_metadata(
+    source: BinaryIO, out: BinaryIO, model: str, request: Mapping[str, Any], **extra: Any
+) -> None:
+    """`with_metadata` from file to file, holding only a small piece in memory at a time:
+    result files can be tens of megabytes."""
+    head = source.read(HEAD_BYTES)
+    split = text_position(head)
+    if split is not None and split <= len(head):
+        out.write(head[:split] + text_chunks(metadata_texts(model, request, **extra)))
+        head = head[split:]
+    out.write(head)
+    shutil.copyfileobj(source, out, 1024 * 1024)

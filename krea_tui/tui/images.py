@@ -4,6 +4,11 @@ Kitty graphics and Sixel draw real pixels where the terminal supports them; half
 work everywhere with colour (and are what tmux gets unless passthrough is configured).
 Decoding and scaling a 1024² PNG takes tens of milliseconds, so it runs in a thread and the
 scaled result is cached by (file, modification time, box).
+
+Every picture is decoded here, and only after its header is checked: one declaring more pixels
+than any model makes (a 164 KB PNG can declare 13000×13000, ~835 MB decoded) or one Pillow
+cannot read raises UnreadablePicture, which each caller catches, so one bad picture never
+stops the others from being drawn.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from PIL import Image as PILImage
+
+from krea_tui.core.pictures import PictureError, configure_pillow, picture_size
 
 PROTOCOLS = ("auto", "kitty", "sixel", "halfcell")
 ENV_PROTOCOL = "KREA_TUI_IMAGES"
@@ -65,6 +72,20 @@ def fit_cells(image_w: int, image_h: int, cols: int, rows: int) -> tuple[int, in
     return max(1, width), min(rows, height)
 
 
+class UnreadablePicture(Exception):
+    """A file the app will not decode: broken, no picture, or more pixels than any model makes
+    (a decompression bomb). A missing file is FileNotFoundError, as before."""
+
+
+def image_size(path: Path) -> tuple[int, int]:
+    """(width, height) of a picture from its header alone; UnreadablePicture if it is none or
+    is larger than any model makes."""
+    try:
+        return picture_size(path)
+    except PictureError as exc:
+        raise UnreadablePicture(f"{path.name}: {exc}") from None
+
+
 class ScaledImages:
     """A small LRU of decoded, downscaled images; safe to use from worker threads.
 
@@ -106,10 +127,19 @@ class ScaledImages:
 
     @staticmethod
     def _decode(path: Path, width: int, height: int) -> PILImage.Image:
-        with PILImage.open(path) as source:
-            source.draft("RGB", (width, height))  # nearly free downscale for JPEG
-            image = source.convert("RGB")
-        image.thumbnail((max(1, width), max(1, height)), PILImage.Resampling.BILINEAR)
+        """`path` decoded and scaled; UnreadablePicture for anything wrong with the picture
+        itself (FileNotFoundError stays itself: a result removed meanwhile)."""
+        image_size(path)  # the header first: nothing too large is ever decoded
+        configure_pillow()  # Pillow's own limit too, in case the file changed meanwhile
+        try:
+            with PILImage.open(path) as source:
+                source.draft("RGB", (width, height))  # nearly free downscale for JPEG
+                image = source.convert("RGB")
+            image.thumbnail((max(1, width), max(1, height)), PILImage.Resampling.BILINEAR)
+        except FileNotFoundError:
+            raise
+        except Exception as exc:  # Pillow fails in many ways: OSError, SyntaxError, zlib.error…
+            raise UnreadablePicture(f"{path.name}: {exc}") from None
         return image
 
 

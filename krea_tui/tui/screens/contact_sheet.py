@@ -22,7 +22,7 @@ from textual.widgets import Footer, Label, Static
 from krea_tui.core.events import DownloadEvent, EngineEvent, JobEvent, PreviewEvent
 from krea_tui.core.sheet import SheetLayout, counts, sheet_axes, sheet_layout, state_times
 from krea_tui.core.store import StoredJob
-from krea_tui.tui.images import SCALED, fit_cells
+from krea_tui.tui.images import SCALED, UnreadablePicture, fit_cells
 from krea_tui.tui.screens.krea_access import KreaAccess
 from krea_tui.tui.status_style import status_text, word
 from krea_tui.tui.widgets.halfcell import HalfcellPicture
@@ -268,8 +268,10 @@ class ContactSheet(KreaAccess, Screen[None]):
         for local_id, path in wanted:
             try:
                 image = SCALED.load(path, cols, rows * 2)
-            except OSError:
-                continue  # a result removed meanwhile: the cell keeps its status
+            except (OSError, UnreadablePicture):
+                # Removed meanwhile, broken, or a decompression bomb: the cell keeps its
+                # status, and the pictures after it are still drawn.
+                continue
             cells = fit_cells(image.width, image.height, cols, rows)
             self.app.call_from_thread(self._place, local_id, image, cells)
 

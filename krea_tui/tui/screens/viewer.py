@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from pathlib import Path
 from typing import Any
@@ -18,12 +19,33 @@ from textual.widgets import Footer, Label, Static
 from krea_tui.core.events import EngineEvent
 from krea_tui.core.files import free_path
 from krea_tui.core.store import StoredJob
-from krea_tui.tui.images import SCALED, fit_cells, image_widget_class
+from krea_tui.tui.images import (
+    SCALED,
+    UnreadablePicture,
+    fit_cells,
+    image_size,
+    image_widget_class,
+)
 from krea_tui.tui.screens.krea_access import KreaAccess
 from krea_tui.tui.widgets.job_detail import parameters_table
 
 # Pixel size of one terminal cell for Kitty/Sixel scaling (textual-image's default guess).
 CELL_PX = (10, 20)
+
+
+def shown_path(path: str | Path, results_dir: Path, home: Path | None = None) -> str:
+    """A saved file as a person reads it on screen: its place in the results folder (what the
+    name template made: "2026-11-23/19c0ffee-….png"), else with ~ for the home folder."""
+    path = Path(path)
+    with contextlib.suppress(ValueError):
+        return path.relative_to(results_dir).as_posix()
+    try:
+        home = home or Path.home()
+    except RuntimeError:  # no home folder to speak of
+        return str(path)
+    with contextlib.suppress(ValueError):
+        return "~/" + path.relative_to(home).as_posix()
+    return str(path)
 
 
 class CopyMenu(ModalScreen[str | None]):
@@ -104,7 +126,8 @@ class ResultViewer(KreaAccess, Screen[None]):
         job = self.job
         self.query_one("#meta-text", Static).update(parameters_table(job))
         where = f"{self._index + 1}/{len(self._ids)}"
-        saved = job.files[0] if job.files else "not saved"
+        results = self.krea.settings.results_dir
+        saved = shown_path(job.files[0], results) if job.files else "not saved"
         self.query_one("#position", Static).update(
             Text.assemble(
                 (f" {where} ", "reverse"), f" {job.short_id} · {job.prompt[:60]} · {saved}"
@@ -118,16 +141,19 @@ class ResultViewer(KreaAccess, Screen[None]):
     @work(thread=True, exclusive=True, group="viewer-image", exit_on_error=False)
     def _load(self, path: Path, cols: int, rows: int) -> None:
         """Decode and scale off the event loop; the widget only gets a small, ready image."""
-        from PIL import Image as PILImage
-
-        with PILImage.open(path) as probe:
-            width_px, height_px = probe.size
-        cells = fit_cells(width_px, height_px, cols, rows)
-        if self._protocol == "halfcell":
-            box = (cells[0], cells[1] * 2)
-        else:
-            box = (cells[0] * CELL_PX[0], cells[1] * CELL_PX[1])
-        image = SCALED.load(path, *box)
+        try:
+            width_px, height_px = image_size(path)  # the header only
+            cells = fit_cells(width_px, height_px, cols, rows)
+            if self._protocol == "halfcell":
+                box = (cells[0], cells[1] * 2)
+            else:
+                box = (cells[0] * CELL_PX[0], cells[1] * CELL_PX[1])
+            image = SCALED.load(path, *box)
+        except (OSError, UnreadablePicture) as exc:
+            # Removed meanwhile, broken, or a decompression bomb: nothing to draw, and why.
+            self.app.call_from_thread(self._place, None, (1, 1))
+            self.app.call_from_thread(self.notify, f"cannot show it: {exc}", severity="warning")
+            return
         self.app.call_from_thread(self._place, image, (width_px, height_px))
 
     def _place(self, image: Any, original: tuple[int, int]) -> None:

@@ -15,7 +15,7 @@ from textual.widgets import Static
 
 from krea_tui.core.store import StoredJob, TimelineEntry, utcnow
 from krea_tui.core.triage import state_durations, totals
-from krea_tui.tui.images import SCALED, fit_cells
+from krea_tui.tui.images import SCALED, UnreadablePicture, fit_cells
 from krea_tui.tui.status_style import status_text
 
 THUMB_COLUMNS = 24
@@ -124,8 +124,11 @@ class JobDetail(VerticalScroll):
         image = None
         cells = (0, 0)
         if path is not None and path.exists():
-            image = SCALED.load(path, THUMB_COLUMNS, THUMB_ROWS * 2)
-            cells = fit_cells(image.width, image.height, THUMB_COLUMNS, THUMB_ROWS)
+            try:
+                image = SCALED.load(path, THUMB_COLUMNS, THUMB_ROWS * 2)
+                cells = fit_cells(image.width, image.height, THUMB_COLUMNS, THUMB_ROWS)
+            except (OSError, UnreadablePicture):
+                image = None  # removed meanwhile, broken, or a decompression bomb: no thumbnail
         self.app.call_from_thread(self._set_thumbnail, image, cells)
 
     def _set_thumbnail(self, image: object, cells: tuple[int, int]) -> None:
