@@ -145,13 +145,15 @@ def add_sweep(store: JobStore, results: Path) -> None:
 
 def runtime_over(tmp_path: Path, fill_history: Callable[[JobStore, Path], None]) -> Any:
     """A runtime over a history `fill_history(store, results_dir)` writes once, whose engine
-    never starts: nothing changes on screen."""
+    never starts: nothing changes on screen. The pictures go to the settings' results folder,
+    where the app saves them, so screens show their paths as a user would see them, whatever
+    the folder of temporary files is called (`tmp_path` is no longer needed for them)."""
 
     @contextlib.asynccontextmanager
     async def factory(settings: Settings) -> AsyncIterator[Runtime]:
         store = JobStore(settings.history_path)
         if not store.jobs():
-            fill_history(store, tmp_path / "results")
+            fill_history(store, settings.results_dir)
         client = KreaClient("unused-token", base_url="http://127.0.0.1:9")
         engine = JobEngine(client, store, engine_config(settings))
         try:

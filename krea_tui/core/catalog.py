@@ -43,6 +43,7 @@ __all__ = [
     "Problem",
     "UnknownModelError",
     "bundled_catalog",
+    "format_totals",
     "load_catalog",
     "refresh_catalog",
     "validate",
@@ -214,12 +215,22 @@ class Catalog:
         return out
 
     def validate(self, path: str, params: Mapping[str, Any]) -> list[Problem]:
-        """Every problem with `params` (after normalize), sorted by field path."""
+        """Every problem with `params` (after normalize), sorted by field path.
+
+        A required text field that is empty or only whitespace counts as missing ("prompt:
+        required"): the schema of most models accepts "   ", and the API would charge for a
+        picture of nothing. The compose form and the headless commands both rely on this.
+        """
         model = self.get(path)
         validator = self._validators.get(model.path)
         if validator is None:
             validator = self._validators[model.path] = validator_for(model.schema)
-        return problems(validator, self.normalize(path, params), model.aliases)
+        body = self.normalize(path, params)
+        for name in model.required_fields:
+            value = body.get(name)
+            if isinstance(value, str) and not value.strip():
+                del body[name]
+        return problems(validator, body, model.aliases)
 
     def estimate_cost(self, path: str, params: Mapping[str, Any]) -> tuple[float | None, str]:
         """Price of one image: USD when known, else the spec's compute units; (None, "")."""
@@ -242,6 +253,47 @@ class Catalog:
         if value is None:
             return None, None
         return value, "USD" if label.startswith("$") else "CU"
+
+    def cost_totals(
+        self, path: str, bodies: Iterable[Mapping[str, Any]]
+    ) -> dict[str, float] | None:
+        """Each job's own estimate added up per unit ("USD", "CU"); None if any is unknown."""
+        priced = self._priced(path, bodies)
+        return priced[0] if priced else None
+
+    def cost_text(self, path: str, bodies: Iterable[Mapping[str, Any]]) -> str:
+        """What sending `bodies` costs, as every question before sending says it:
+        "est. 9 × $0.007 = $0.063"; "est. $0.065 in all" when the price varies per job (a
+        swept resolution); "cost unknown"."""
+        priced = self._priced(path, bodies)
+        if priced is None:
+            return "cost unknown"
+        totals, labels, count = priced
+        if len(labels) == 1:
+            return f"est. {count} × {labels.pop()} = {format_totals(totals)}"
+        return f"est. {format_totals(totals)} in all"
+
+    def _priced(
+        self, path: str, bodies: Iterable[Mapping[str, Any]]
+    ) -> tuple[dict[str, float], set[str], int] | None:
+        """(sum per unit, the per-job labels, count); None when empty or a price is unknown."""
+        totals: dict[str, float] = {}
+        labels: set[str] = set()
+        count = 0
+        for body in bodies:
+            value, label = self.estimate_cost(path, body)
+            if value is None:
+                return None
+            unit = "USD" if label.startswith("$") else "CU"
+            totals[unit] = totals.get(unit, 0.0) + value
+            labels.add(label)
+            count += 1
+        return (totals, labels, count) if count else None
+
+
+def format_totals(totals: Mapping[str, float]) -> str:
+    """Sums per unit as shown next to a count: "$0.063", "$0.063 + 18 CU"."""
+    return " + ".join(f"${v:.3f}" if u == "USD" else f"{v:g} CU" for u, v in totals.items())
 
 
 def _cu_estimate(model: ModelInfo, body: Mapping[str, Any]) -> tuple[float | None, str]:

@@ -93,6 +93,22 @@ async def test_invalid_form_is_not_sent(tmp_path: Path, monkeypatch: pytest.Monk
         assert "steps" in problem and "at least 1" in problem
 
 
+async def test_blank_prompt_is_not_sent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The same rule as `krea-tui submit "   "`: the catalogue's validation, for both.
+    app = demo_app(tmp_path, monkeypatch, speed=10)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, ComposeScreen), "the compose form")
+        await pilot.pause()
+        await pilot.press("space", "space", "space")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, ComposeScreen)  # still open, nothing sent
+        assert app.store.jobs() == []
+        assert "prompt: required" in str(app.screen.query_one("#general-problems").render())
+
+
 async def test_cancel_a_held_job_and_a_running_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

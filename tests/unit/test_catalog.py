@@ -53,7 +53,8 @@ def test_acceptance_example() -> None:
 @given(st.integers(min_value=0, max_value=2500))
 def test_prompt_length(n: int) -> None:
     problems = validate(FLUX, {"prompt": "p" * n})
-    assert fields_of(problems) == (set() if n <= 1800 else {"prompt"})
+    # An empty prompt is a missing one: "prompt: required".
+    assert fields_of(problems) == (set() if 1 <= n <= 1800 else {"prompt"})
 
 
 @pytest.mark.parametrize(
@@ -141,6 +142,23 @@ def test_every_problem_is_reported_with_its_path_and_sorted(catalog: Catalog) ->
     ]
     assert problems[0].message == "prompt: required"
     assert problems[1].message == "steps: must be an integer (got string)"
+
+
+@pytest.mark.parametrize("prompt", ["", " ", "  \t\n "])
+def test_an_empty_or_blank_required_prompt_is_missing_for_every_model(
+    catalog: Catalog, prompt: str
+) -> None:
+    # One rule for the compose form and the headless commands: the API would take "   " and
+    # charge for a picture of nothing.
+    for model in catalog.models():
+        assert model.field("prompt") is not None and model.field("prompt").required
+        body = {**model.starter_body(), "prompt": prompt}
+        problems = catalog.validate(model.path, body)
+        assert Problem("prompt", "prompt: required") in problems, model.path
+        without = {k: v for k, v in body.items() if k != "prompt"}
+        assert problems == catalog.validate(model.path, without), model.path  # as if missing
+        fine = catalog.validate(model.path, {**body, "prompt": " a fox "})
+        assert "prompt" not in fields_of(fine), model.path
 
 
 def test_uri_format_is_checked(catalog: Catalog) -> None:
@@ -262,6 +280,19 @@ def test_cost_facts_and_estimates(catalog: Catalog) -> None:
     assert catalog.estimate_cost("luma/uni-1", uni) == (60.7, "60.7 CU")
     assert catalog.estimate_cost("google/imagen-3", {}) == (22.9, "22.9 CU")
     assert catalog.estimate_cost("bytedance/seededit", {}) == (None, "")
+
+
+def test_cost_of_many_jobs_is_worded_once_for_every_confirmation(catalog: Catalog) -> None:
+    # The sweep dialog's and `krea-tui batch`'s wording: one function for both.
+    assert catalog.cost_text(FLUX, [{"prompt": "x"}] * 9) == "est. 9 × $0.007 = $0.063"
+    assert catalog.cost_totals(FLUX, [{"prompt": "x"}] * 9) == pytest.approx({"USD": 0.063})
+    medium, refs = "krea/krea-2/medium", {"image_style_references": [{"url": "https://a.example"}]}
+    assert catalog.cost_text(medium, [{}, refs]) == "est. $0.065 in all"  # prices differ
+    assert catalog.cost_text("qwen/2512", [{}] * 2) == "est. 2 × ~9 CU = 18 CU"
+    assert catalog.cost_text("bytedance/seededit", [{}]) == "cost unknown"
+    assert catalog.cost_totals("bytedance/seededit", [{}]) is None
+    assert catalog.cost_text(FLUX, []) == "cost unknown"
+    assert cat.format_totals({"USD": 0.07, "CU": 18.0}) == "$0.070 + 18 CU"
 
 
 def test_core_catalog_imports_no_ui_library() -> None:

@@ -53,7 +53,7 @@ class SweepPlan:
     axes: tuple[SweepAxis, ...]
     bodies: tuple[dict[str, Any], ...]
     problems: tuple[str, ...]
-    cost: str  # "est. 9 × $0.007 = $0.063", or why there is none
+    cost: str  # Catalog.cost_text: "est. 9 × $0.007 = $0.063", or "cost unknown"
 
     @property
     def summary(self) -> str:
@@ -76,25 +76,6 @@ def sweepable(model: ModelInfo) -> list[Field]:
         if f.name != "prompt" and (f.enum or f.type in ("integer", "number"))
     ]
     return sorted(fields, key=lambda f: PREFERRED.index(f.name) if f.name in PREFERRED else 99)
-
-
-def cost_text(catalog: Any, model: str, bodies: Sequence[Mapping[str, Any]]) -> str:
-    """Sum of each job's own estimate (a swept resolution changes the price per job)."""
-    if not bodies:
-        return "cost unknown"
-    totals: dict[str, float] = {}
-    labels: set[str] = set()
-    for body in bodies:
-        value, label = catalog.estimate_cost(model, body)
-        if value is None:
-            return "cost unknown"
-        unit = "USD" if label.startswith("$") else "CU"
-        totals[unit] = totals.get(unit, 0.0) + value
-        labels.add(label)
-    shown = " + ".join(f"${v:.3f}" if u == "USD" else f"{v:g} CU" for u, v in totals.items())
-    if len(labels) == 1:
-        return f"est. {len(bodies)} × {labels.pop()} = {shown}"
-    return f"est. {shown} in all"
 
 
 class SendSweepModal(ModalScreen[str | None]):
@@ -226,7 +207,7 @@ class SweepModal(KreaAccess, ModalScreen[SweepSent | None]):
             except SweepError as exc:
                 problems.append(str(exc))
         problems += self._invalid(axes)
-        cost = cost_text(self.krea.catalog, self._model_path, bodies)
+        cost = self.krea.catalog.cost_text(self._model_path, bodies)
         return SweepPlan(tuple(axes), tuple(bodies), tuple(dict.fromkeys(problems)), cost)
 
     def _invalid(self, axes: Sequence[SweepAxis]) -> list[str]:
