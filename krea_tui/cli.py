@@ -21,7 +21,8 @@ DESCRIPTION = (
 EPILOG = """exit codes (headless commands):
   0  success          1  a job failed or was cancelled     2  bad arguments or request
   3  set-up problem (token, config, history)               4  the queue stopped (token
-  refused, balance exhausted, model retired)             130  interrupted"""
+  refused, balance exhausted, model retired)               5  completed on the server but
+  not saved here (the reason on stderr and in `jobs`)    130  interrupted"""
 
 
 def add_common_arguments(parser: argparse.ArgumentParser, *, on_command: bool = False) -> None:
@@ -88,13 +89,26 @@ def build_parser() -> argparse.ArgumentParser:
     add_request_arguments(submit)
     add_wait_arguments(submit)
 
-    batch = command("batch", "submit every job of a file (TOML [[jobs]] or one prompt a line)")
+    batch = command(
+        "batch",
+        "submit every job of a file (TOML [[jobs]], or one prompt a line: lines starting with # "
+        "and blank ones are skipped); says how many jobs and their cost, and asks first",
+    )
     batch.add_argument("file", help="batch file")
+    batch.add_argument(
+        "-y",
+        "--yes",
+        action="store_true",
+        help="send without asking (needed when stdin is not a terminal, as in scripts)",
+    )
     add_request_arguments(batch)
     add_wait_arguments(batch)
 
     jobs = command("jobs", "list the job history")
-    jobs.add_argument("--status", help="only these statuses (comma-separated)")
+    jobs.add_argument(
+        "--status",
+        help="only these statuses or groups, comma-separated (failed,held; active; done)",
+    )
     jobs.add_argument("--limit", type=int, default=50, help="newest N jobs (default 50)")
     jobs.add_argument("--json", action="store_true", help="one JSON record per job")
 
@@ -141,8 +155,16 @@ def log_to_file(settings: object) -> Path:
     import logging
 
     path: Path = settings.log_path  # type: ignore[attr-defined]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(path, encoding="utf-8")
+    handler: logging.Handler
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError as exc:
+        # A read-only data folder: `jobs` can still read the history, and the command that
+        # needs to write says so itself.
+        why = (exc.strerror or str(exc)).lower()
+        print(f"krea-tui: warning: no log this time: cannot write {path} ({why})", file=sys.stderr)
+        handler = logging.NullHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -16,7 +16,7 @@ from krea_tui.config import DEFAULT_WEBHOOK_LISTEN, Settings
 from krea_tui.core.api import KreaClient, RequestBudget
 from krea_tui.core.catalog import Catalog, load_catalog, refresh_catalog
 from krea_tui.core.engine import EngineConfig, JobEngine
-from krea_tui.core.store import JobStore
+from krea_tui.core.store import JobStore, StoreError
 
 if TYPE_CHECKING:
     from krea_tui.core.webhooks import WebhookReceiver
@@ -118,8 +118,8 @@ async def open_runtime(settings: Settings, *, start_engine: bool = True) -> Asyn
             )
         try:
             store = JobStore(settings.history_path)
-        except Exception as exc:
-            raise SetupError(f"cannot open the history at {settings.history_path}: {exc}") from None
+        except StoreError as exc:
+            raise SetupError(str(exc)) from None
         cache_dir = settings.catalog_cache_dir
         catalog = load_catalog(cache_dir)
         budget = RequestBudget(

@@ -8,19 +8,33 @@ result files live on a CDN, and a token must never travel to a host that is not 
 from __future__ import annotations
 
 import asyncio
+import email.utils
+import io
 import json
 import logging
 import time
+import zlib
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Generator,
+    Iterator,
+    Mapping,
+    Sequence,
+)
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import quote
 
 import httpx
 
 from krea_tui import __version__
+from krea_tui.core.awake import awake_for
+from krea_tui.core.clock import utcnow
 from krea_tui.core.errors import (
     KreaError,
     RequestTimeout,
@@ -28,22 +42,42 @@ from krea_tui.core.errors import (
     UnexpectedResponseError,
     error_from_response,
     redact,
+    redact_json,
 )
 from krea_tui.core.files import media_type, replacing
 from krea_tui.core.models import Job
 
 DEFAULT_BASE_URL = "https://api.krea.ai"
-DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=30.0, write=30.0, pool=10.0)
+# No read timeout of httpx's own for API calls: its timer counts a stopped process's stop, and
+# fires before the answer waiting in the socket is read. The whole call's deadline (awake time,
+# see core/awake.py) bounds a silent server instead.
+DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=None, write=30.0, pool=10.0)
 # Large result files over a slow SSH-side link need longer between bytes than an API call.
 DOWNLOAD_TIMEOUT = httpx.Timeout(connect=10.0, read=120.0, write=30.0, pool=30.0)
 DEFAULT_LIMITS = httpx.Limits(max_connections=32, max_keepalive_connections=16)
 MAX_DOWNLOAD_BYTES = 512 * 1024 * 1024
+# A whole result download, from the request to the last byte: httpx's read timeout is per
+# chunk, so a CDN dripping a byte every few seconds would otherwise hold a download slot (and
+# `--wait`) for ever. Generous: 512 MiB at under 1 MB/s still fits.
+DOWNLOAD_DEADLINE = 600.0
+# ...and sooner when, DOWNLOAD_RATE_GRACE seconds after the answer's head, fewer than
+# DOWNLOAD_MIN_RATE bytes a second of its body have come on average: no link a person works
+# over is that slow.
+DOWNLOAD_MIN_RATE = 1024
+DOWNLOAD_RATE_GRACE = 30.0
+# A compressed result body is inflated at most this much at a time, so a gzip bomb (a
+# megabyte inflating to gigabytes) reaches the size cap without ever being held in memory.
+DECODE_PIECE = 256 * 1024
+# What result bodies may be encoded with: what _Decoder undoes, a piece at a time.
+RESULT_ENCODINGS = "gzip, deflate"
+# How much of a result URL's error page is read for the message (the rest is not wanted).
+MAX_ERROR_PAGE_BYTES = 64 * 1024
 # An API answer is JSON about jobs: a page of 1,000 jobs is well under a megabyte. A server
 # sending more (or without end) is broken, and must not take the memory with it.
 MAX_ANSWER_BYTES = 32 * 1024 * 1024
 # A whole API call, answer body included: httpx's read timeout is per chunk, so a body dripped
 # a byte at a time would otherwise hold the watcher (or a POST) for hours.
-DEFAULT_DEADLINE = 120.0
+DEFAULT_DEADLINE = 60.0
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 log = logging.getLogger(__name__)
@@ -147,6 +181,9 @@ class KreaClient:
             # Proxy settings from the environment are for the internet, not the simulator.
             trust_env=httpx.URL(self.base_url).host not in LOOPBACK_HOSTS,
         )
+        # Called with (sent, answered, the server's Date) after every answer (the engine
+        # learns the server's clock from it).
+        self.on_server_time: Callable[[datetime, datetime, datetime], None] | None = None
         # Requests sent, by "METHOD /route": the engine and the benchmarks read this.
         self.request_counts: Counter[str] = Counter()
         self.budget = budget
@@ -235,15 +272,16 @@ class KreaClient:
         """Stream a result file to `dest` atomically: never a partial file under that name."""
         dest = Path(dest)
         with replacing(dest) as out:
-            async for chunk in self._result_chunks(url, max_bytes):
-                out.write(chunk)
+            await self.download_into(url, out, max_bytes=max_bytes)
         return dest
 
     async def fetch(self, url: str, *, max_bytes: int = MAX_DOWNLOAD_BYTES) -> bytes:
-        """A result file's bytes in memory (images are small; the engine adds metadata first).
-        Bytes that are no image, video or model (an HTML page answered with 200 by a CDN or a
-        captive portal) raise UnexpectedResponseError instead of being saved as a result."""
-        data = b"".join([chunk async for chunk in self._result_chunks(url, max_bytes)])
+        """A small result file's bytes in memory (previews). Bytes that are no image, video or
+        model (an HTML page answered with 200 by a CDN or a captive portal) raise
+        UnexpectedResponseError instead of being saved as a result."""
+        out = io.BytesIO()
+        await self.download_into(url, out, max_bytes=max_bytes)
+        data = out.getvalue()
         if media_type(data[:16]) is None:
             start = data[:40].decode("ascii", "replace")
             raise UnexpectedResponseError(
@@ -251,19 +289,58 @@ class KreaClient:
             )
         return data
 
+    async def download_into(
+        self, url: str, out: BinaryIO, *, max_bytes: int = MAX_DOWNLOAD_BYTES
+    ) -> int:
+        """Write a result's body, decoded, into `out`; how many bytes. Never more than
+        `max_bytes` (UnexpectedResponseError), and never longer than DOWNLOAD_DEADLINE seconds
+        or slower than DOWNLOAD_MIN_RATE (RequestTimeout, which is worth retrying)."""
+        deadline = DOWNLOAD_DEADLINE
+        size = 0
+        try:
+            async with asyncio.timeout(deadline):
+                async for chunk in self._result_chunks(url, max_bytes):
+                    out.write(chunk)
+                    size += len(chunk)
+        except TimeoutError:
+            raise RequestTimeout(
+                f"GET {url}: the download did not finish within {deadline:g} s "
+                f"({size} bytes had come)",
+                request_sent=True,
+            ) from None
+        return size
+
     async def _result_chunks(self, url: str, max_bytes: int) -> AsyncIterator[bytes]:
-        """The body of a result URL, refusing to read past `max_bytes`."""
+        """The body of a result URL, decoded a bounded piece at a time, refusing to go past
+        `max_bytes` decoded bytes and giving up on a trickle."""
         async with self._stream("GET", url, route="GET result") as response:
+            started = time.monotonic()  # the rate counts from the answer's head on
             if response.status_code >= 400:
-                body = (await response.aread()).decode("utf-8", "replace")
+                body = await response.read_text(MAX_ERROR_PAGE_BYTES)
                 raise self._error(response.status_code, body, response.headers)
+            declared = response.headers.get("content-length", "")
+            encoding = response.encoding
+            if declared.isdigit() and int(declared) > max_bytes and not encoding:
+                raise _too_big(url, max_bytes)
+            decoder = _Decoder(encoding, url)
             size = 0
-            async for chunk in response.aiter_bytes():
+            async for raw in response.aiter_raw():
+                for chunk in decoder.decode(raw):
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise _too_big(url, max_bytes)
+                    yield chunk
+                elapsed = time.monotonic() - started
+                if elapsed > DOWNLOAD_RATE_GRACE and size < DOWNLOAD_MIN_RATE * elapsed:
+                    raise RequestTimeout(
+                        f"GET {url}: slower than {DOWNLOAD_MIN_RATE} bytes/s "
+                        f"({size} bytes in {elapsed:.0f} s)",
+                        request_sent=True,
+                    )
+            for chunk in decoder.flush():
                 size += len(chunk)
                 if size > max_bytes:
-                    raise UnexpectedResponseError(
-                        f"result file is larger than {max_bytes} bytes", status=200
-                    )
+                    raise _too_big(url, max_bytes)
                 yield chunk
 
     # -- plumbing ----------------------------------------------------------------------------
@@ -291,24 +368,24 @@ class KreaClient:
         if self.budget is not None:
             await self.budget.take()
         self.request_counts[route] += 1
+        sent = utcnow()
         try:
-            async with asyncio.timeout(self.deadline):
-                response, body = await self._exchange(method, url, **kwargs)
+            response, body = await awake_for(self._exchange(method, url, **kwargs), self.deadline)
         except TimeoutError:
             # The request may have arrived (a POST may have created a job): say so.
             raise RequestTimeout(
                 f"{method} {url}: no complete answer within {self.deadline:g} s",
                 request_sent=True,
             ) from None
+        self._saw_server_time(sent, response.headers.get("date"))
         status = response.status_code
         log.debug("%s %s -> %s", method, url, status)
-        # A server or proxy echoing the token must not carry it into errors or the history.
-        text = redact(_decode(body, response.encoding), (self._token,))
+        text = _decode(body, response.encoding)
         if status >= 400:
-            raise self._error(status, text, response.headers)
+            raise self._error(status, text, response.headers)  # redacts once decoded
         if 300 <= status < 400:
             # Never followed: the token would go wherever the redirect points.
-            where = redact(response.headers.get("location", "nowhere"), (self._token,))
+            where = self.redacted(response.headers.get("location", "nowhere"))
             raise UnexpectedResponseError(
                 f"{method} {url}: answered {status}, a redirect to {where[:200]}, which "
                 "krea-tui does not follow",
@@ -317,11 +394,35 @@ class KreaClient:
         if not text.strip():
             return None
         try:
-            return json.loads(text)
+            data = json.loads(text)
         except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
             raise UnexpectedResponseError(
                 f"{method} {url}: the answer is not JSON", status=status
             ) from None
+        return self.redacted(data, source=text)
+
+    def _saw_server_time(self, sent: datetime, date: str | None) -> None:
+        """Tell `on_server_time` what the server's clock read (its `Date` header) between
+        `sent` and now, on ours: lost POSTs are matched on the server's clock."""
+        if self.on_server_time is None or not date:
+            return
+        try:
+            server = email.utils.parsedate_to_datetime(date)
+        except (TypeError, ValueError):
+            return
+        if server.tzinfo is None:
+            return  # "-0000": the docs' way of saying the zone is unknown
+        self.on_server_time(sent, utcnow(), server)
+
+    def redacted(self, value: Any, *, source: str | None = None) -> Any:
+        """A server's answer (decoded JSON, or text) without this client's token in any string
+        of it. Redacted after decoding, never before: `\\u0073k-...` in the raw text is the
+        token once decoded. Everything read from a server passes here before it is kept,
+        logged or shown (webhook deliveries too). `source`: the text `value` was decoded from,
+        which lets a clean answer through without a walk over it."""
+        if isinstance(value, str):
+            return redact(value, (self._token,))
+        return redact_json(value, (self._token,), source=source)
 
     async def _exchange(self, method: str, url: str, **kwargs: Any) -> tuple[httpx.Response, bytes]:
         """Send one request; the answer and its body, read up to MAX_ANSWER_BYTES."""
@@ -374,10 +475,19 @@ class _StreamContext:
 
     async def __aenter__(self) -> _Response:
         self._cm = self._client._http.stream(
-            self._method, self._url, timeout=DOWNLOAD_TIMEOUT, follow_redirects=True
+            self._method,
+            self._url,
+            timeout=DOWNLOAD_TIMEOUT,
+            follow_redirects=True,
+            headers={"Accept-Encoding": RESULT_ENCODINGS},
         )
         try:
             response = await self._cm.__aenter__()
+        except httpx.TooManyRedirects:
+            # A loop (or a chain no CDN needs): asking again leads round the same circle.
+            raise UnexpectedResponseError(
+                f"{self._method} {self._url}: too many redirects (a redirect loop?)", status=302
+            ) from None
         except httpx.HTTPError as exc:
             raise self._client._transport_error(exc, self._method, self._url) from None
         return _Response(response, self._client, self._method, self._url)
@@ -414,3 +524,106 @@ class _Response:
                 yield chunk
         except httpx.HTTPError as exc:
             raise self._client._transport_error(exc, self._method, self._url) from None
+
+    @property
+    def _read_already(self) -> bool:
+        # An answer made in memory (httpx.MockTransport) comes read and decoded already.
+        return hasattr(self._response, "_content")
+
+    @property
+    def encoding(self) -> str:
+        """The Content-Encoding `aiter_raw`'s bytes are in."""
+        return "" if self._read_already else self.headers.get("content-encoding", "")
+
+    async def aiter_raw(self) -> AsyncIterator[bytes]:
+        """The body as it came, still compressed: `_Decoder` inflates it in bounded pieces."""
+        if self._read_already:
+            yield self._response.content
+            return
+        try:
+            async for chunk in self._response.aiter_raw():
+                yield chunk
+        except httpx.HTTPError as exc:
+            raise self._client._transport_error(exc, self._method, self._url) from None
+
+    async def read_text(self, limit: int) -> str:
+        """The start of an error answer's body, as text: at most `limit` decoded bytes are
+        read, so an endless or inflating error page costs no more than that."""
+        parts: list[bytes] = []
+        size = 0
+        try:
+            decoder = _Decoder(self.encoding, self._url)
+            async for raw in self.aiter_raw():
+                for chunk in decoder.decode(raw):
+                    parts.append(chunk[: limit - size])
+                    size += len(parts[-1])
+                    if size >= limit:
+                        break
+                if size >= limit:
+                    break
+        except KreaError:
+            pass  # an error is being reported already: its page is only a detail
+        return b"".join(parts).decode("utf-8", "replace")
+
+
+def _too_big(url: str, max_bytes: int) -> UnexpectedResponseError:
+    return UnexpectedResponseError(
+        f"GET {url}: the result is larger than {max_bytes:,} bytes",
+        status=200,
+    )
+
+
+class _Decoder:
+    """Undoes a result body's Content-Encoding (gzip or deflate, as RESULT_ENCODINGS asks
+    for) a piece of at most DECODE_PIECE bytes at a time. httpx's own decoder inflates each
+    network chunk whole: 64 KB of a gzip bomb become 64 MB in one go."""
+
+    def __init__(self, encoding: str, url: str) -> None:
+        self._url = url
+        names = [n.strip().lower() for n in encoding.split(",") if n.strip()]
+        names = [n for n in names if n != "identity"]
+        self._kind = names[0] if names else ""
+        if len(names) > 1 or self._kind not in ("", "gzip", "x-gzip", "deflate"):
+            raise UnexpectedResponseError(
+                f"GET {url}: the result came with Content-Encoding {encoding!r}, which "
+                f"krea-tui did not ask for (it asks for {RESULT_ENCODINGS})",
+                status=200,
+            )
+        wbits = zlib.MAX_WBITS | 16 if self._kind in ("gzip", "x-gzip") else zlib.MAX_WBITS
+        self._inflate = zlib.decompressobj(wbits) if self._kind else None
+        self._started = False
+
+    def decode(self, data: bytes) -> Iterator[bytes]:
+        if self._inflate is None:
+            if data:
+                yield data
+            return
+        try:
+            if not self._started and data:
+                self._started = True
+                wrapped = len(data) < 2 or (
+                    data[0] & 0x0F == 8 and (data[0] << 8 | data[1]) % 31 == 0
+                )
+                if self._kind == "deflate" and not wrapped:
+                    # Raw deflate, without the zlib header: some servers send that.
+                    self._inflate = zlib.decompressobj(-zlib.MAX_WBITS)
+            while not self._inflate.eof:
+                piece = self._inflate.decompress(data, DECODE_PIECE)
+                data = self._inflate.unconsumed_tail
+                if piece:
+                    yield piece
+                if not data and len(piece) < DECODE_PIECE:
+                    break  # all taken in, nothing more pending
+        except zlib.error as exc:
+            raise UnexpectedResponseError(
+                f"GET {self._url}: the result's {self._kind} encoding is broken ({exc})",
+                status=200,
+            ) from None
+
+    def flush(self) -> Iterator[bytes]:
+        if self._inflate is not None and self._started and not self._inflate.eof:
+            yield from self.decode(b"")
+            if not self._inflate.eof:
+                raise UnexpectedResponseError(
+                    f"GET {self._url}: the result's {self._kind} stream ends early", status=200
+                )

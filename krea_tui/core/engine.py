@@ -17,8 +17,10 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Mapping, Sequence
+import sqlite3
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +34,13 @@ from krea_tui.core.events import (
     JobEvent,
     NoticeEvent,
     QueueEvent,
+    RemovedEvent,
     Subscription,
 )
 from krea_tui.core.files import DEFAULT_TEMPLATE, sweep_temp_files
 from krea_tui.core.models import Job, JobStatus
-from krea_tui.core.reconcile import ClockSkew
+from krea_tui.core.processes import process_alive
+from krea_tui.core.reconcile import TIME_GRAIN, ClockSkew
 from krea_tui.core.status import LocalStatus, is_active_remote, is_final
 from krea_tui.core.store import JobStore, StoredJob, utcnow
 from krea_tui.core.submitter import Submitter
@@ -44,6 +48,17 @@ from krea_tui.core.tracker import Tracker
 from krea_tui.core.watcher import Watcher
 
 log = logging.getLogger(__name__)
+
+# How often a process looks for what the others on the same history changed.
+FOLLOW_INTERVAL = 0.5
+# Every this many looks, claims left by processes that died are released.
+ORPHAN_CHECK_EVERY = 10
+# On quit, Ctrl-C or SIGTERM, POSTs under way get this long to be answered: their answers say
+# which server job is which, and a POST cut off can only be matched by time later.
+DRAIN_TIMEOUT = 15.0
+HALF_SECOND = timedelta(milliseconds=500)
+# A loop of the engine that fails (disk full, a bug) is restarted after this long, doubling.
+RESTART_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 
 
 @dataclass(slots=True)
@@ -70,6 +85,9 @@ class CancelResult:
 
 @dataclass(slots=True)
 class QueueFlags:
+    """This process's view of the queue. `paused`/`reason` mirror the store, where the pause
+    lives for every process on the history; `closing` and `reconciling` are this process's."""
+
     paused: bool = False
     reason: str | None = None
     closing: bool = False
@@ -98,11 +116,16 @@ class JobEngine:
         )
         self.flags = QueueFlags()
         self.skew = ClockSkew()  # learnt from answered POSTs; used to match lost ones
+        if client is not None:  # unit tests of the bookkeeping run without one
+            client.on_server_time = self._learn_server_time
         self.submitter = Submitter(self)
         self.watcher = Watcher(self)
         self._tasks: set[asyncio.Task[None]] = set()
         self._confirming: set[str] = set()  # remote ids a webhook told about, being read back
         self.connection = "idle"  # no request answered yet
+        self._rev = 0  # the last revision of the store this process has followed
+        # Front ends set this to tell the user what stop() waits for (stderr, a toast).
+        self.on_closing: Callable[[str], None] | None = None
 
     # -- life ----------------------------------------------------------------------------------
 
@@ -116,37 +139,62 @@ class JobEngine:
         # against the server's list before any new POST could teach it again.
         for sent, answered, created in self.store.post_timings():
             self.skew.learn(sent, answered, created)
-        now = utcnow()
-        for job in self.store.jobs(statuses=[LocalStatus.SUBMITTING]):
-            # We died during its POST: the server may or may not have it.
-            self.store.set_status(
-                job.local_id,
-                LocalStatus.UNKNOWN,
-                now,
-                error_message="krea-tui stopped while sending this job; checking the server",
-            )
-            log.warning("job %s: stopped while sending it; checking the server", job.short_id)
+        self._rev = self.store.current_rev()
+        self.release_orphans()
+        state = self.store.queue_state()
+        self.flags.paused, self.flags.reason = state.paused, state.reason
         if self.config.auto_download:
             # Counted in SQL: loading every completed job to compare two lengths cost ~0.2 s
             # of start-up on a 10,000-job history, before the first frame.
             for local_id in self.store.completed_without_files():
-                self.downloads.request(local_id)
+                if self.downloads_here(local_id):
+                    self.downloads.request(local_id)
         log.info(
-            "engine started: %d waiting to be sent, %d on the server",
+            "engine started: %d waiting to be sent, %d on the server%s",
             self.store.counts().get(LocalStatus.HELD, 0),  # counted in SQL, not loaded
             self.store.count_active_remote(),
+            " (queue paused)" if state.paused else "",
         )
-        self.spawn(self.submitter.run(), "submitter")
-        self.spawn(self.watcher.run(), "watcher")
+        self.spawn_loop(self.submitter.run, "submitter")
+        self.spawn_loop(self.watcher.run, "watcher")
+        self.spawn_loop(self._follow, "follower")
 
-    async def stop(self) -> None:
+    @property
+    def sending(self) -> int:
+        """POSTs of this process under way: what quitting now would cut off."""
+        return len(self.submitter.posting)
+
+    async def drain(self, timeout: float = DRAIN_TIMEOUT) -> int:
+        """Send nothing more and give the POSTs under way up to `timeout` seconds to be
+        answered (their answers say which server job is which). Returns how many are still
+        unanswered: those are matched against the server's list at the next start."""
         self.flags.closing = True
         self.submitter.wake.set()
         self.watcher.wake.set()
+        if self.sending and timeout > 0:
+            message = f"waiting up to {timeout:.0f} s for {self.sending} job(s) being sent to Krea"
+            log.info(message)
+            if self.on_closing is not None:
+                self.on_closing(message)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.submitter.idle.wait(), timeout)
+        return self.sending
+
+    def _learn_server_time(self, sent: datetime, answered: datetime, date: datetime) -> None:
+        """A `Date` header (whole seconds: the server's clock read `date` to `date` + 1 s)."""
+        self.skew.learn(sent, answered, date + HALF_SECOND, grain=HALF_SECOND + TIME_GRAIN)
+
+    async def stop(self, drain: float = DRAIN_TIMEOUT) -> None:
+        """Stop sending, give the POSTs under way up to `drain` seconds to be answered, then
+        stop everything. A POST still unanswered then is matched at the next start."""
+        await self.drain(drain)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.downloads.close()
+        with contextlib.suppress(sqlite3.Error):
+            self.store.release_watcher_lease()
+            self.store.end_reconciling()
         self.hub.close()
 
     async def __aenter__(self) -> JobEngine:
@@ -155,6 +203,36 @@ class JobEngine:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+    def spawn_loop(self, run: Callable[[], Coroutine[Any, Any, None]], name: str) -> None:
+        """Run one of the engine's loops for as long as the engine runs. A loop that fails
+        (the disk is full, the history is locked for too long, a bug) is said so, once per
+        kind of failure, and started again after a growing pause: never silently gone."""
+
+        async def supervised() -> None:
+            failures = 0
+            said: str | None = None
+            while not self.flags.closing:
+                try:
+                    await run()
+                    return
+                except Exception as exc:
+                    delay = RESTART_DELAYS[min(failures, len(RESTART_DELAYS) - 1)]
+                    failures += 1
+                    what = f"{type(exc).__name__}: {exc}"
+                    log.error("engine %s failed (%s); restarting in %g s", name, what, delay,
+                              exc_info=exc)  # fmt: skip
+                    if what != said:
+                        said = what
+                        self.publish(NoticeEvent(
+                            f"krea-tui's {name} failed: {what}. Trying again in {delay:g} s",
+                            "error",
+                        ))  # fmt: skip
+                    await asyncio.sleep(delay)
+                else:
+                    failures = 0
+
+        self.spawn(supervised(), name)
 
     def spawn(self, coro: Any, name: str) -> None:
         task = asyncio.create_task(coro, name=name)
@@ -182,6 +260,15 @@ class JobEngine:
         self.store.set_status(job.local_id, new, utcnow(), skipped=skipped, **changes)
         updated = self.store.get(job.local_id)
         self.announce(updated, job.status, skipped)
+        return updated
+
+    def move_if(self, job: StoredJob, new: str, *, expect: str, **changes: Any) -> StoredJob | None:
+        """`move`, only if the job is still `expect` (another process may have moved it
+        meanwhile); None, and nothing written, if it is not."""
+        if not self.store.set_status(job.local_id, new, utcnow(), expect=expect, **changes):
+            return None
+        updated = self.store.get(job.local_id)
+        self.announce(updated, job.status)
         return updated
 
     def announce(self, job: StoredJob, old: str | None, skipped: Sequence[str] = ()) -> None:
@@ -250,14 +337,17 @@ class JobEngine:
         return self.flags.reason
 
     def pause(self, reason: str | None = None) -> None:
+        """Pause the queue for every process on this history (the store holds the pause)."""
         if self.flags.paused and self.flags.reason == reason:
             return  # the other POSTs under way meet the same refusal: say it once
+        self.store.set_paused(True, reason)
         self.flags.paused = True
         self.flags.reason = reason
         log.warning("queue paused: %s", reason or "by the user")
         self.publish(QueueEvent(True, reason))
 
     def resume(self) -> None:
+        self.store.set_paused(False)
         self.flags.paused = False
         self.flags.reason = None
         self.submitter.backoff.ok()
@@ -292,8 +382,15 @@ class JobEngine:
     async def cancel(self, local_id: str) -> CancelResult:
         job = self.store.get(local_id)
         if job.status == LocalStatus.HELD:
-            self.move(job, JobStatus.CANCELLED, error_message="cancelled before it was sent")
-            return CancelResult(True, "removed from the local queue; it was never sent")
+            moved = self.move_if(
+                job,
+                JobStatus.CANCELLED,
+                expect=LocalStatus.HELD,
+                error_message="cancelled before it was sent",
+            )
+            if moved is not None:
+                return CancelResult(True, "removed from the local queue; it was never sent")
+            job = self.store.get(local_id)  # another process sent it meanwhile
         if job.status == LocalStatus.SUBMITTING:
             return CancelResult(False, "it is being sent right now; try again in a moment")
         if job.remote_id is None:
@@ -347,7 +444,20 @@ class JobEngine:
         A lost POST is often found again only after its job has ended, and the watcher never
         looks at a finished job: its error, end time and download are taken care of here.
         """
-        ended = {"finished_at": remote.completed_at or utcnow()} if remote.is_terminal else {}
+        ended: dict[str, Any] = (
+            {"finished_at": remote.completed_at or utcnow()} if remote.is_terminal else {}
+        )
+        other = self.store.by_remote_id(remote.job_id)
+        if other is not None and other.local_id != job.local_id:
+            # Two requests answered with one job id: a server fault. Pinning this job on the
+            # other's record would lose one of them; both were paid, neither is sent again.
+            self.move(
+                job,
+                LocalStatus.UNKNOWN,
+                error_message=f"the server answered with job id {remote.job_id}, which it had "
+                f"already given to job {other.short_id}; this request is not sent again",
+            )
+            return
         self.move(
             job,
             remote.status_text,
@@ -359,11 +469,66 @@ class JobEngine:
             error_message=remote.error_message,
             **ended,
         )
-        if remote.status is JobStatus.COMPLETED and self.config.auto_download:
+        wanted = remote.status is JobStatus.COMPLETED and self.config.auto_download
+        if wanted and self.downloads_here(job.local_id):
             self.downloads.request(job.local_id)
         if remote.is_terminal:
             self.submitter.wake.set()  # a slot may have freed up
         self.watcher.wake.set()
+
+    # -- several processes on one history -----------------------------------------------------
+
+    def downloads_here(self, local_id: str) -> bool:
+        """Whether this process saves this job's results: the process that asked for the job
+        does (its output folder), or anyone once that process has ended."""
+        owner = self.store.owner_of(local_id)
+        return owner is None or owner == self.store.me or not process_alive(owner)
+
+    def release_orphans(self) -> None:
+        """Jobs whose sender died during their POST: the server may or may not have them."""
+        for job in self.store.orphaned_claims():
+            moved = self.move_if(
+                job,
+                LocalStatus.UNKNOWN,
+                expect=LocalStatus.SUBMITTING,
+                error_message="krea-tui stopped while sending this job; checking the server",
+            )
+            if moved is not None:
+                log.warning("job %s: stopped while sending it; checking the server", job.short_id)
+                self.watcher.wake.set()
+
+    async def _follow(self) -> None:
+        """Show what the other processes on this history do: jobs they add, send, see end or
+        save, and their pause. Our own changes were announced when we made them."""
+        store = self.store
+        version = store.data_version()
+        looks = 0
+        while not self.flags.closing:
+            await asyncio.sleep(FOLLOW_INTERVAL)
+            looks += 1
+            if looks % ORPHAN_CHECK_EVERY == 0:
+                self.release_orphans()
+            now_version = store.data_version()
+            if now_version == version:
+                continue
+            version = now_version
+            changes = store.changes_since(self._rev)
+            self._rev = changes.rev
+            for job in changes.jobs:
+                self.publish(JobEvent(job, None, job.status))
+                unsaved = job.status == JobStatus.COMPLETED and len(job.files) < len(job.urls)
+                if unsaved and self.config.auto_download and self.downloads_here(job.local_id):
+                    self.downloads.request(job.local_id)
+            if changes.removed:
+                self.publish(RemovedEvent(tuple(changes.removed)))
+            state = store.queue_state()
+            if (state.paused, state.reason) != (self.flags.paused, self.flags.reason):
+                self.flags.paused, self.flags.reason = state.paused, state.reason
+                log.info("queue %s by another process", "paused" if state.paused else "resumed")
+                self.publish(QueueEvent(state.paused, state.reason))
+            # Slots may have freed up, jobs may wait to be sent or followed.
+            self.submitter.wake.set()
+            self.watcher.wake.set()
 
     def apply(self, seen: Mapping[str, Job]) -> None:
         """Record what the server says about these jobs (by remote id)."""

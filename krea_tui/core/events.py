@@ -60,6 +60,13 @@ class PreviewEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class RemovedEvent:
+    """Jobs another process removed from the history."""
+
+    local_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class NoticeEvent:
     """Something the user should read that is not a status change (e.g. a reconciled job)."""
 
@@ -67,7 +74,15 @@ class NoticeEvent:
     severity: str = "information"
 
 
-EngineEvent = JobEvent | QueueEvent | ConnectionEvent | DownloadEvent | PreviewEvent | NoticeEvent
+EngineEvent = (
+    JobEvent
+    | QueueEvent
+    | ConnectionEvent
+    | DownloadEvent
+    | PreviewEvent
+    | NoticeEvent
+    | RemovedEvent
+)
 
 
 class Subscription:

@@ -13,6 +13,8 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 from urllib.parse import urlsplit
 
+from krea_tui.core.processes import pid_alive
+
 TEMP_PREFIX = ".krea-tui-"
 TEMP_SUFFIX = ".part"
 _WRITER_PID = re.compile(rf"{re.escape(TEMP_PREFIX)}(\d+)-")
@@ -167,16 +169,7 @@ def _writer_alive(leftover: Path) -> bool:
     found = _WRITER_PID.match(leftover.name)
     if not found:
         return False
-    pid = int(found.group(1))
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # someone else's process (EPERM), or we cannot tell: leave its file be
-    return True
+    return pid_alive(int(found.group(1)))
 
 
 def sweep_temp_files(directory: Path, *, recursive: bool = True) -> int:

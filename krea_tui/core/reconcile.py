@@ -11,7 +11,7 @@ it does not know came from a lost POST (or from another client using the same to
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from krea_tui.core.models import Job
@@ -24,25 +24,81 @@ TIME_GRAIN = timedelta(milliseconds=50)
 
 
 @dataclass(slots=True)
+class _Span:
+    """Bounds on (server clock − our clock) that held for the answers between `first` and
+    `last` (our clock)."""
+
+    low: timedelta
+    high: timedelta
+    first: datetime
+    last: datetime
+
+
+# How many spans are kept: one per clock jump seen in this run, and a run rarely sees two.
+MAX_SPANS = 16
+
+
+@dataclass(slots=True)
 class ClockSkew:
-    """Bounds on (server clock − our clock), narrowed by every answered POST."""
+    """Bounds on (server clock − our clock), narrowed by every answered POST.
 
-    low: timedelta = -DEFAULT_SLACK
-    high: timedelta = DEFAULT_SLACK
-    learnt: bool = False
+    When either clock jumps, the new answers contradict the old bounds: a new span starts. A
+    POST is matched with the bounds of the span it was sent in, so the jobs sent before a jump
+    are still looked for where the server put them; one sent between the last answer before a
+    jump and the first after it gets both spans' bounds.
+    """
 
-    def learn(self, sent: datetime, answered: datetime, created: datetime | None) -> None:
-        """The server created a job at `created` (its clock) between `sent` and `answered`."""
+    spans: list[_Span] = field(default_factory=list)
+
+    @property
+    def learnt(self) -> bool:
+        return bool(self.spans)
+
+    @property
+    def low(self) -> timedelta:
+        return self.spans[-1].low if self.spans else -DEFAULT_SLACK
+
+    @property
+    def high(self) -> timedelta:
+        return self.spans[-1].high if self.spans else DEFAULT_SLACK
+
+    def learn(
+        self,
+        sent: datetime,
+        answered: datetime,
+        created: datetime | None,
+        grain: timedelta = TIME_GRAIN,
+    ) -> None:
+        """The server created a job (or wrote a `Date` header) at `created`, its clock, between
+        `sent` and `answered`, ours; `grain` is how coarse its time is."""
         if created is None:
             return
         created = _aware(created)
-        low = created - answered - TIME_GRAIN
-        high = created - sent + TIME_GRAIN
-        if self.learnt and max(low, self.low) <= min(high, self.high):
-            self.low, self.high = max(low, self.low), min(high, self.high)
+        low = created - answered - grain
+        high = created - sent + grain
+        span = self.spans[-1] if self.spans else None
+        if span is not None and max(low, span.low) <= min(high, span.high):
+            span.low, span.high = max(low, span.low), min(high, span.high)
+            span.first, span.last = min(span.first, sent), max(span.last, answered)
         else:
-            # First answer, or the bounds contradict each other (a clock was set): start over.
-            self.low, self.high, self.learnt = low, high, True
+            # First answer, or the bounds contradict each other (a clock was set): a new span.
+            self.spans.append(_Span(low, high, sent, answered))
+            del self.spans[:-MAX_SPANS]
+
+    def at(self, moment: datetime) -> tuple[timedelta, timedelta]:
+        """The bounds that held when our clock read `moment`."""
+        if not self.spans:
+            return -DEFAULT_SLACK, DEFAULT_SLACK
+        moment = _aware(moment)
+        for span in reversed(self.spans):
+            if span.first <= moment <= span.last:
+                return span.low, span.high
+        before = [span for span in self.spans if span.last < moment]
+        after = [span for span in self.spans if span.first > moment]
+        if before and after:  # between two spans: it could belong to either
+            return min(before[-1].low, after[0].low), max(before[-1].high, after[0].high)
+        span = before[-1] if before else after[0]
+        return span.low, span.high
 
 
 def _aware(moment: datetime) -> datetime:
@@ -76,13 +132,15 @@ def pair_lost(
     remotes = list(candidates)
 
     def start(job: StoredJob) -> datetime:
-        return (job.submitted_at or job.created_at) + skew.low
+        sent = job.submitted_at or job.created_at
+        return sent + skew.at(sent)[0]
 
     def fits(job: StoredJob, remote: Job) -> bool:
         if remote.created_at is None:
             return False
         created = _aware(remote.created_at)
-        return start(job) <= created <= lost_at[job.local_id] + skew.high
+        given_up = lost_at[job.local_id]
+        return start(job) <= created <= given_up + skew.at(given_up)[1]
 
     pairs: list[tuple[StoredJob, Job]] = []
     changed = True

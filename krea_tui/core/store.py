@@ -8,61 +8,23 @@ schema carries a version number; `MIGRATIONS` moves an older file forward on ope
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from krea_tui.core.clock import utcnow
 from krea_tui.core.models import Job, parse_time
+from krea_tui.core.processes import this_process
+from krea_tui.core.schema import MIGRATIONS
 from krea_tui.core.status import LocalStatus, is_active_remote, is_final
-
-MIGRATIONS: tuple[str, ...] = (
-    # 1: jobs, their timeline and their files.
-    """
-    CREATE TABLE jobs (
-        local_id      TEXT PRIMARY KEY,
-        model         TEXT NOT NULL,
-        request       TEXT NOT NULL,          -- JSON object: the exact body to POST
-        preset        TEXT,
-        batch_id      TEXT,
-        position      REAL NOT NULL,          -- order in the local queue
-        remote_id     TEXT UNIQUE,
-        status        TEXT NOT NULL,
-        created_at    TEXT NOT NULL,          -- when the user asked for it
-        submitted_at  TEXT,                   -- when its POST started
-        remote_created_at TEXT,
-        finished_at   TEXT,
-        urls          TEXT NOT NULL DEFAULT '[]',
-        error_code    TEXT,
-        error_message TEXT,
-        cost_estimate REAL,
-        cost_unit     TEXT,
-        requests      INTEGER NOT NULL DEFAULT 0,  -- HTTP requests spent on this job
-        raw           TEXT                    -- the server's last answer about it
-    );
-    CREATE INDEX jobs_status ON jobs(status);
-    CREATE INDEX jobs_batch ON jobs(batch_id);
-    CREATE TABLE timeline (
-        local_id  TEXT NOT NULL REFERENCES jobs(local_id) ON DELETE CASCADE,
-        status    TEXT NOT NULL,
-        at        TEXT NOT NULL,
-        skipped   INTEGER NOT NULL DEFAULT 0  -- 1: passed through between two looks, time unknown
-    );
-    CREATE INDEX timeline_job ON timeline(local_id);
-    CREATE TABLE files (
-        local_id  TEXT NOT NULL REFERENCES jobs(local_id) ON DELETE CASCADE,
-        idx       INTEGER NOT NULL,
-        url       TEXT NOT NULL,
-        path      TEXT NOT NULL,
-        PRIMARY KEY (local_id, idx)
-    );
-    """,
-)
-
+from krea_tui.core.store_shared import SharedQueue
 
 # What a StoredJob is built from, in `_row_to_job`'s order (the raw answer is left out).
 _JOB_COLUMNS = (
@@ -82,10 +44,6 @@ def _json(text: str) -> Any:
     except ValueError:
         return json.loads(text)
     return value if end == len(text) else json.loads(text)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -144,22 +102,100 @@ class StoredJob:
         return is_active_remote(self.status) and self.remote_id is not None
 
 
-class JobStore:
-    """SQLite-backed job history. Not thread-safe: use it from the engine's event loop."""
+class StoreError(RuntimeError):
+    """The history cannot be opened or written; the message says which file and why."""
 
-    def __init__(self, path: Path | str) -> None:
+
+# How long a write waits for another process's write to end before giving up. Writes are short
+# (one poll's changes, one claim); a wait this long means something is wrong, not busy.
+BUSY_TIMEOUT = 30.0
+
+
+def _why(exc: BaseException) -> str:
+    """An OSError or SQLite error as a user reads it ("read-only file system", not errno 30)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower() + (f": {exc.filename}" if exc.filename else "")
+    return str(exc)
+
+
+def _open_readonly(path: Path) -> sqlite3.Connection:
+    """A history on a read-only mount or in a folder we may not write (another user's, a
+    backup): WAL needs to write its index beside the file, so when that is refused the file is
+    read as immutable (what it holds now; nobody else can be writing where we cannot)."""
+    if not path.exists():
+        raise StoreError(f"no history at {path}")
+    for mode in ("ro", "ro&immutable=1"):
+        try:
+            db = sqlite3.connect(
+                f"{path.resolve().as_uri()}?mode={mode}", uri=True, check_same_thread=False
+            )
+            db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            db.row_factory = sqlite3.Row
+            return db
+        except sqlite3.Error as exc:
+            error = exc
+    raise StoreError(f"cannot read the history at {path}: {error}")
+
+
+class JobStore(SharedQueue):
+    """SQLite-backed job history, shared by every krea-tui process using the same file. Not
+    thread-safe: use it from one event loop. Every write transaction is `BEGIN IMMEDIATE`: a
+    deferred one that reads before it writes fails at once ("database is locked") when another
+    process wrote in between, instead of waiting its turn."""
+
+    def __init__(self, path: Path | str, *, readonly: bool = False) -> None:
         self.path = Path(path)
-        if str(path) != ":memory:":
+        self.me = this_process()
+        self.readonly = readonly
+        try:
+            self._db = _open_readonly(self.path) if readonly else self._open()
+        except (sqlite3.Error, OSError) as exc:
+            why = _why(exc)
+            folder = self.path.parent
+            if folder.is_dir() and not os.access(folder, os.W_OK):
+                why = f"its folder {folder} is read-only ({why})"
+            raise StoreError(
+                f"cannot open the history at {self.path}: {why}. Point KREA_TUI_DATA_DIR (or "
+                "data_dir in the config) at a folder you can write; `krea-tui jobs` can still "
+                "read this one"
+            ) from None
+        if readonly and self.schema_version > len(MIGRATIONS):
+            self._db.close()
+            raise StoreError(
+                f"{self.path} was written by a newer krea-tui (schema {self.schema_version}); "
+                "upgrade krea-tui to read it"
+            )
+
+    def _open(self) -> sqlite3.Connection:
+        if str(self.path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self._db = sqlite3.connect(
+            str(self.path), isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT
+        )
         self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # NORMAL in WAL mode survives a process crash (the case we promise); only an OS crash
-        # can lose the last commits.
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._migrate()
+        try:
+            # Switching a new file to WAL takes a lock SQLite does not wait for: several
+            # processes starting at once on a new history take turns here instead.
+            deadline = time.monotonic() + BUSY_TIMEOUT
+            while True:
+                try:
+                    self._db.execute("PRAGMA journal_mode=WAL")
+                    break
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.02)
+            # NORMAL in WAL mode survives a process crash (the case we promise); only an OS
+            # crash can lose the last commits.
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except BaseException:
+            self._db.close()
+            raise
+        return self._db
+
+    _SELECT = _SELECT_JOBS
 
     def close(self) -> None:
         self._db.close()
@@ -169,15 +205,27 @@ class JobStore:
         return int(self._db.execute("PRAGMA user_version").fetchone()[0])
 
     def _migrate(self) -> None:
-        version = self.schema_version
-        if version > len(MIGRATIONS):
-            raise RuntimeError(
-                f"{self.path} was written by a newer krea-tui (schema {version}); "
-                "upgrade krea-tui to open it"
-            )
-        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            # executescript manages its own transaction: the step and its version land together.
-            self._db.executescript(f"BEGIN; {script}; PRAGMA user_version={number}; COMMIT;")
+        if self.schema_version == len(MIGRATIONS):
+            return
+        # Taken before the version is read again: of two processes opening a new history at
+        # once, the second waits here and then finds every step done.
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            version = self.schema_version
+            if version > len(MIGRATIONS):
+                raise StoreError(
+                    f"{self.path} was written by a newer krea-tui (schema {version}); "
+                    "upgrade krea-tui to open it"
+                )
+            for number, statements in enumerate(MIGRATIONS[version:], start=version + 1):
+                for statement in statements:
+                    self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version={number}")
+        except BaseException:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -185,11 +233,14 @@ class JobStore:
         if self._db.in_transaction:
             yield
             return
-        self._db.execute("BEGIN")
+        self._db.execute("BEGIN IMMEDIATE")
         try:
             yield
         except BaseException:
-            self._db.execute("ROLLBACK")
+            # SQLite rolls back by itself on some errors (a full disk): only roll back what is
+            # still open, or the ROLLBACK's own error would hide the real one.
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
             raise
         else:
             self._db.execute("COMMIT")
@@ -211,11 +262,14 @@ class JobStore:
     ) -> StoredJob:
         now = now or utcnow()
         local_id = local_id or uuid.uuid4().hex
-        position = self._db.execute("SELECT COALESCE(MAX(position), 0) + 1 FROM jobs").fetchone()[0]
         with self.transaction():
+            position = self._db.execute(
+                "SELECT COALESCE(MAX(position), 0) + 1 FROM jobs"
+            ).fetchone()[0]
             self._db.execute(
                 "INSERT INTO jobs (local_id, model, request, preset, batch_id, position, status,"
-                " created_at, cost_estimate, cost_unit) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                " created_at, cost_estimate, cost_unit, owner, rev, changed_by)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     local_id,
                     model,
@@ -227,6 +281,9 @@ class JobStore:
                     _iso(now),
                     cost_estimate,
                     cost_unit,
+                    self.me,
+                    self.next_rev(),
+                    self.me,
                 ),
             )
             self._add_timeline(local_id, str(status), now, skipped=False)
@@ -254,8 +311,6 @@ class JobStore:
 
     def update(self, local_id: str, **changes: Any) -> None:
         """Set columns of one job. Values of datetime/tuple/dict types are encoded here."""
-        if not changes:
-            return
         encoded: dict[str, Any] = {}
         for key, value in changes.items():
             if isinstance(value, datetime):
@@ -265,10 +320,14 @@ class JobStore:
             elif key in ("request", "raw") and value is not None:
                 value = json.dumps(dict(value), sort_keys=True)
             encoded[key] = value
-        columns = ", ".join(f"{key} = ?" for key in encoded)
-        self._db.execute(
-            f"UPDATE jobs SET {columns} WHERE local_id = ?", (*encoded.values(), local_id)
-        )
+        with self.transaction():
+            # Every change carries a revision: the other processes on this history follow it.
+            encoded["rev"] = self.next_rev()
+            encoded["changed_by"] = self.me
+            columns = ", ".join(f"{key} = ?" for key in encoded)
+            self._db.execute(
+                f"UPDATE jobs SET {columns} WHERE local_id = ?", (*encoded.values(), local_id)
+            )
 
     def set_status(
         self,
@@ -277,16 +336,26 @@ class JobStore:
         at: datetime,
         *,
         skipped: Sequence[str] = (),
+        expect: str | None = None,
         **changes: Any,
-    ) -> None:
-        """Move a job to `status`, recording the states it passed through unseen as skipped."""
+    ) -> bool:
+        """Move a job to `status`, recording the states it passed through unseen as skipped.
+        With `expect`, only if the job is still in that status (another process may have moved
+        it meanwhile): False, and nothing written, if it is not."""
         with self.transaction():
+            if expect is not None:
+                row = self._db.execute(
+                    "SELECT status FROM jobs WHERE local_id = ?", (local_id,)
+                ).fetchone()
+                if row is None or row[0] != expect:
+                    return False
             for passed in skipped:
                 self._add_timeline(local_id, passed, at, skipped=True)
             self._add_timeline(local_id, status, at, skipped=False)
             if is_final(status):
                 changes.setdefault("finished_at", at)
             self.update(local_id, status=status, **changes)
+        return True
 
     def count_request(self, local_id: str, n: int = 1) -> None:
         self._db.execute(
@@ -294,10 +363,12 @@ class JobStore:
         )
 
     def add_file(self, local_id: str, idx: int, url: str, path: Path | str) -> None:
-        self._db.execute(
-            "INSERT OR REPLACE INTO files (local_id, idx, url, path) VALUES (?,?,?,?)",
-            (local_id, idx, url, str(path)),
-        )
+        with self.transaction():
+            self._db.execute(
+                "INSERT OR REPLACE INTO files (local_id, idx, url, path) VALUES (?,?,?,?)",
+                (local_id, idx, url, str(path)),
+            )
+            self.update(local_id)  # a new revision: other processes see the file saved
 
     def remove(self, local_ids: Iterable[str]) -> int:
         ids = list(local_ids)
@@ -305,10 +376,15 @@ class JobStore:
             cursor = self._db.executemany(
                 "DELETE FROM jobs WHERE local_id = ?", [(i,) for i in ids]
             )
-        return cursor.rowcount
+            removed = cursor.rowcount
+            rev = self.next_rev()
+            self._db.executemany(
+                "INSERT INTO removed (local_id, rev) VALUES (?, ?)", [(i, rev) for i in ids]
+            )
+        return removed
 
     def move(self, local_id: str, position: float) -> None:
-        self._db.execute("UPDATE jobs SET position = ? WHERE local_id = ?", (position, local_id))
+        self.update(local_id, position=position)
 
     def _add_timeline(self, local_id: str, status: str, at: datetime, *, skipped: bool) -> None:
         self._db.execute(

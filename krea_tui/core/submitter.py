@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import sqlite3
 from typing import TYPE_CHECKING
 
 from krea_tui.core.backoff import Backoff
@@ -21,12 +23,15 @@ from krea_tui.core.errors import (
     TransportError,
     ValidationError,
 )
-from krea_tui.core.models import JobStatus
+from krea_tui.core.events import NoticeEvent
+from krea_tui.core.models import Job, JobStatus
 from krea_tui.core.status import LocalStatus
 from krea_tui.core.store import StoredJob, utcnow
 
 if TYPE_CHECKING:
     from krea_tui.core.engine import JobEngine
+
+log = logging.getLogger(__name__)
 
 
 class Submitter:
@@ -39,17 +44,11 @@ class Submitter:
         self.idle.set()
 
     def _delay(self) -> float | None:
-        """None: nothing to do until woken. 0: send now. >0: wait that long first."""
-        engine = self.engine
-        flags = engine.flags
+        """None: nothing to do until woken. 0: try to claim a job now. >0: wait that long."""
+        flags = self.engine.flags
         if flags.paused or flags.closing or flags.reconciling:
             return None
-        if len(self.posting) >= engine.config.max_posts:
-            return None
-        active = engine.store.count_active_remote() + len(self.posting)
-        if active >= engine.config.max_in_flight:
-            return None
-        if engine.store.next_held() is None:
+        if len(self.posting) >= self.engine.config.max_posts:
             return None
         loop_now = asyncio.get_running_loop().time()
         return max(0.0, self.backoff.until - loop_now)
@@ -58,17 +57,21 @@ class Submitter:
         engine = self.engine
         while not engine.flags.closing:
             delay = self._delay()
-            if delay != 0:
+            job = None
+            if delay == 0:
+                # The store decides, for every process on the history at once: the pause, the
+                # in-flight limit, and which process sends which job.
+                job = engine.store.claim_next_held(engine.config.max_in_flight, utcnow())
+            if job is None:
                 self.wake.clear()
                 with contextlib.suppress(TimeoutError):
+                    # Woken by our own changes and by the follower when another process
+                    # changed the history; the timeout is only a safety net.
                     await asyncio.wait_for(self.wake.wait(), timeout=delay or 5.0)
-                continue
-            job = engine.store.next_held()
-            if job is None:
                 continue
             self.posting.add(job.local_id)
             self.idle.clear()
-            job = engine.move(job, LocalStatus.SUBMITTING, submitted_at=utcnow())
+            engine.announce(job, LocalStatus.HELD)
             engine.spawn(self._post(job), f"post {job.local_id[:8]}")
 
     async def _post(self, job: StoredJob) -> None:
@@ -112,12 +115,31 @@ class Submitter:
             self.backoff.ok()
             engine.set_connection("ok")
             engine.skew.learn(job.submitted_at or job.created_at, utcnow(), remote.created_at)
-            engine.adopt(job, remote)
+            await self._record(job, remote)
         finally:
             self.posting.discard(job.local_id)
             if not self.posting:
                 self.idle.set()
             self.wake.set()
+
+    async def _record(self, job: StoredJob, remote: Job) -> None:
+        """Record the server's answer to a POST. The answer exists only in memory: if the
+        history cannot take it (the disk is full), keep trying rather than lose which server
+        job this request became. Stopped meanwhile, the job is matched at the next start."""
+        engine = self.engine
+        delay = 1.0
+        while True:
+            try:
+                engine.adopt(job, remote)
+                return
+            except sqlite3.Error as exc:
+                log.error("job %s: answer not recorded (%s); retrying", remote.job_id, exc)
+                engine.publish(NoticeEvent(
+                    f"cannot write the history ({exc}); job {remote.job_id} is kept in memory "
+                    f"until it can be recorded", "error",
+                ))  # fmt: skip
+                await asyncio.sleep(delay)
+                delay = min(30.0, delay * 2)
 
 
 def stop_reason(exc: KreaError) -> str:

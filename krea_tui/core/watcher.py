@@ -8,6 +8,7 @@ looks is recorded as skipped, and each change is committed before it is announce
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -17,7 +18,7 @@ from krea_tui.core.backoff import Backoff
 from krea_tui.core.errors import AuthenticationError, KreaError, RateLimitError
 from krea_tui.core.events import NoticeEvent
 from krea_tui.core.models import Job, JobStatus
-from krea_tui.core.reconcile import pair_lost
+from krea_tui.core.reconcile import Matching, pair_lost
 from krea_tui.core.status import LocalStatus, is_backwards, skipped_between
 from krea_tui.core.store import StoredJob, utcnow
 from krea_tui.core.submitter import stop_reason
@@ -25,15 +26,25 @@ from krea_tui.core.submitter import stop_reason
 if TYPE_CHECKING:
     from krea_tui.core.engine import JobEngine
 
-# An unknown POST that has produced no job on the server this long after its answer was lost
-# most likely never created one: we say so and stop looking (each look reads the job list back
-# to the time it was sent, which grows without end).
+# An unknown POST that has produced no job on the server after this much looking (measured on
+# this process's monotonic clock, so a wall-clock jump cannot end the search early) most likely
+# never created one: we say so and stop looking (each look reads the job list back to the time
+# it was sent, which grows without end). A restart looks again.
 UNKNOWN_GIVE_UP = timedelta(minutes=2)
 # Reconciliation waits this long at most for the POSTs under way to end (they time out anyway).
 POST_DRAIN_TIMEOUT = 10.0
+# The watcher's lease: while a process holds it, only that process polls the server and matches
+# lost POSTs; the others follow the history. A process that stops renewing it loses it.
+WATCHER_LEASE = 30.0
+# Lost POSTs are looked for on the server at most this often (seconds).
+RECONCILE_EVERY = 1.0
+# How often a process without the lease checks whether it should take it over.
+LEASE_RETRY = 2.0
+# Whatever we say of a POST whose job we could not find must not make anyone pay twice: it may
+# exist, so the advice is to look before sending it again, never simply to retry.
 GAVE_UP = (
-    "no job appeared on the server for this request: it was probably not created. "
-    "Retry it yourself if you want it."
+    "no job for this request appeared on the server while krea-tui looked; it may still exist. "
+    "krea-tui does not send it again: look for it in the Krea web app before sending it yourself"
 )
 AMBIGUOUS = (
     "appeared on the server while this and other requests were being sent, and nothing tells "
@@ -46,6 +57,9 @@ class Watcher:
         self.engine = engine
         self.backoff = Backoff()
         self.wake = asyncio.Event()
+        # Lost POSTs being looked for: local id -> when this process began looking (loop time).
+        self._looking: dict[str, float] = {}
+        self._next_reconcile = 0.0  # loop time
 
     async def run(self) -> None:
         engine = self.engine
@@ -58,13 +72,23 @@ class Watcher:
                 self.wake.clear()
                 await self.wake.wait()
                 continue
+            if not store.take_watcher_lease(WATCHER_LEASE):
+                # Another process on this history polls for everyone; what it records reaches
+                # us through the follower. Take over if it stops.
+                self.wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), LEASE_RETRY)
+                continue
             delay: float
             try:
                 if active:
                     result = await engine.tracker.poll(active)
                     self.apply(result.jobs)
                     self._forget_missing(result.missing)
-                if unknown:
+                if unknown and loop.time() >= self._next_reconcile:
+                    # Not every poll: each look holds every process's POSTs back while it
+                    # reads the list, and the queue must move on meanwhile.
+                    self._next_reconcile = loop.time() + RECONCILE_EVERY
                     await self._reconcile()
             except RateLimitError as exc:
                 delay = self.backoff.fail(loop.time(), exc.retry_after)
@@ -106,22 +130,26 @@ class Watcher:
                 continue
             changes.append((local, remote))
         finished = False
+        applied: list[tuple[StoredJob, Job]] = []
         with store.transaction():
             now = utcnow()
             for local, remote in changes:
                 new = remote.status_text
-                store.set_status(
+                # Only from the status we read: another process may have recorded it already.
+                if store.set_status(
                     local.local_id,
                     new,
                     now,
+                    expect=local.status,
                     skipped=skipped_between(local.status, new),
                     urls=remote.urls,
                     error_code=remote.error_code,
                     error_message=remote.error_message,
                     raw=remote.raw,
                     **({"finished_at": remote.completed_at or now} if remote.is_terminal else {}),
-                )
-        for local, remote in changes:
+                ):
+                    applied.append((local, remote))
+        for local, remote in applied:
             new = remote.status_text
             # What set_status just wrote, built here instead of read back (a query and a row
             # parse per job); times as the store keeps them, to the millisecond.
@@ -139,7 +167,8 @@ class Watcher:
             engine.announce(updated, local.status, skipped_between(local.status, new))
             if remote.is_terminal:
                 finished = True
-                if remote.status is JobStatus.COMPLETED and engine.config.auto_download:
+                wanted = remote.status is JobStatus.COMPLETED and engine.config.auto_download
+                if wanted and engine.downloads_here(local.local_id):
                     engine.downloads.request(local.local_id)
             else:
                 self._fetch_preview(local.local_id, remote)
@@ -168,54 +197,87 @@ class Watcher:
         oldest POST first. Those looked for long enough are told so here, once."""
         store = self.engine.store
         lost = [j for j in store.jobs(statuses=[LocalStatus.UNKNOWN]) if not j.remote_id]
-        now = utcnow()
+        now = asyncio.get_running_loop().time()
+        limit = UNKNOWN_GIVE_UP.total_seconds()
         looking = []
         for job in lost:
             said = job.error_message or ""
-            if now - self._lost_at(job) <= UNKNOWN_GIVE_UP:
+            since = self._looking.setdefault(job.local_id, now)
+            if now - since <= limit:
                 looking.append(job)
             elif said != GAVE_UP and AMBIGUOUS not in said:  # an ambiguity note stays: truer
                 store.update(job.local_id, error_message=GAVE_UP)
                 self.engine.publish(NoticeEvent(f"job {job.short_id}: {GAVE_UP}", "warning"))
         return sorted(looking, key=lambda j: j.submitted_at or j.created_at)
 
+    def still_looking(self, local_id: str) -> bool:
+        """Whether this lost POST is still being looked for on the server."""
+        since = self._looking.get(local_id)
+        loop_now = asyncio.get_running_loop().time()
+        return since is None or loop_now - since <= UNKNOWN_GIVE_UP.total_seconds()
+
+    async def _posts_drained(self) -> bool:
+        """Wait until no process on the history has a POST under way (claims of dead ones are
+        released meanwhile); False if that does not happen in time."""
+        engine = self.engine
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + POST_DRAIN_TIMEOUT
+        while engine.store.count_submitting() > 0 or engine.submitter.posting:
+            if loop.time() > deadline:
+                return False
+            engine.release_orphans()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(engine.submitter.idle.wait(), 0.2)
+            await asyncio.sleep(0.05)
+        return True
+
     async def _reconcile(self) -> None:
         """Match POSTs whose answer was lost to jobs that appeared on the server meanwhile.
 
         A job created by a POST still under way looks exactly like a lost one in the list (and
-        its answer would then name a job already adopted), so the submitter is held and the list
-        is read only once no POST is in flight.
+        its answer would then name a job already adopted), so every process's submitter is held
+        (through the store) and the list is read only once no POST is in flight anywhere.
         """
         engine = self.engine
+        store = engine.store
+        if not store.begin_reconciling(POST_DRAIN_TIMEOUT + 60):
+            return  # another process is at it
         engine.flags.reconciling = True
+        pending: list[StoredJob] = []
+        matching = Matching([], {})
         try:
-            try:
-                await asyncio.wait_for(engine.submitter.idle.wait(), POST_DRAIN_TIMEOUT)
-            except TimeoutError:
+            if not await self._posts_drained():
                 return  # a POST hangs; try again on the next round
             pending = self._lost_posts()
             if not pending:
                 return
-            since = (pending[0].submitted_at or pending[0].created_at) - timedelta(seconds=30)
+            # Server times are on the server's clock: the window starts at the first lost
+            # POST, moved onto that clock by the skew learnt from its answers.
+            first = pending[0].submitted_at or pending[0].created_at
+            since = first + engine.skew.at(first)[0] - timedelta(seconds=30)
             listed = await engine.tracker.recent(since, ())
             # Read after the listing: jobs adopted meanwhile must not be adopted twice.
-            known = engine.store.remote_ids()
+            known = store.remote_ids()
             candidates = [job for job in listed if job.job_id not in known]
             lost_at = {job.local_id: self._lost_at(job) for job in pending}
             matching = pair_lost(pending, lost_at, candidates, engine.skew)
             for job, remote in matching.pairs:
+                if store.get(job.local_id).status != LocalStatus.UNKNOWN:
+                    continue  # another process matched it meanwhile
                 engine.adopt(job, remote)
+                self._looking.pop(job.local_id, None)
                 engine.publish(
                     NoticeEvent(f"job {job.short_id}: found on the server after a lost answer")
                 )
         finally:
             engine.flags.reconciling = False
+            store.end_reconciling()
             engine.submitter.wake.set()
         for job in pending:
             could_be = matching.ambiguous.get(job.local_id)
             note = f"{could_be} jobs {AMBIGUOUS}" if could_be else None
-            if note and engine.store.get(job.local_id).error_message != note:
-                engine.store.update(job.local_id, error_message=note)
+            if note and store.get(job.local_id).error_message != note:
+                store.update(job.local_id, error_message=note)
                 engine.publish(NoticeEvent(f"job {job.short_id}: {note}", "warning"))
 
     def _lost_at(self, job: StoredJob) -> datetime:

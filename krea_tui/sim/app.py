@@ -12,7 +12,7 @@ import json
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from email.utils import format_datetime
+from email.utils import format_datetime, formatdate
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from krea_tui.core.catalog import Catalog, UnknownModelError, bundled_catalog
 from krea_tui.sim import admin, jobspec
@@ -38,6 +39,28 @@ INVALID_TOKEN = "Invalid API token."
 
 def error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+class ServerDate:
+    """Every answer's `Date` header from the simulator's own clock, as a real server's Date
+    and its jobs' `created_at` come from one clock (uvicorn's would use this machine's)."""
+
+    def __init__(self, app: ASGIApp, clock: Clock) -> None:
+        self.app = app
+        self.clock = clock
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def dated(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                date = formatdate(self.clock(), usegmt=True).encode()
+                message = {**message, "headers": [*message.get("headers", []), (b"date", date)]}
+            await send(message)
+
+        await self.app(scope, receive, dated)
 
 
 class Simulator:
@@ -72,7 +95,8 @@ class Simulator:
             lifespan=self._lifespan,
             exception_handlers={HTTPException: self._http_error},  # type: ignore[dict-item]
         )
-        self.asgi = FaultMiddleware(self.starlette, config.faults, self.stats, config.seed)
+        dated = ServerDate(self.starlette, clock)
+        self.asgi = FaultMiddleware(dated, config.faults, self.stats, config.seed)
 
     # -- lifespan: the scheduler -------------------------------------------------------------
 

@@ -67,6 +67,9 @@ class FaultConfig:
     drop_after_create_rate: float = 0.0  # POST /generate: create the job, then lose the answer
     slow_rate: float = 0.0  # delay the answer by slow_seconds
     slow_seconds: float = 2.0
+    # Slow answers come late *after* the request was handled (a POST's job exists meanwhile),
+    # instead of before it: a client stopped or killed while waiting has created its job.
+    slow_after_handling: bool = False
     burst_429: int = 0  # the next N requests get 429 with Retry-After
     groups: tuple[str, ...] = ("generate", "jobs")  # endpoint groups the faults apply to
 
@@ -83,6 +86,8 @@ class FaultConfig:
                 if seconds < 0:
                     raise ValueError("slow_seconds must be >= 0")
                 self.slow_seconds = seconds
+            elif key == "slow_after_handling":
+                self.slow_after_handling = bool(value)
             elif key == "burst_429":
                 count = int(value)
                 if count < 0:

@@ -86,6 +86,17 @@ class RequestStats:
             self.injected.clear()
 
 
+def _late(send: Send, seconds: float) -> Send:
+    """`send` that holds the answer back `seconds` once the request has been handled."""
+
+    async def late_send(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            await asyncio.sleep(seconds)
+        await send(message)
+
+    return late_send
+
+
 async def _json_response(
     send: Send, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
 ) -> None:
@@ -197,7 +208,10 @@ class FaultMiddleware:
             return None
         if slow < faults.slow_rate:
             self.stats.inject("slow")
-            await asyncio.sleep(faults.slow_seconds)
+            if faults.slow_after_handling:
+                send = _late(send, faults.slow_seconds)
+            else:
+                await asyncio.sleep(faults.slow_seconds)
         if group == "generate" and lose < faults.drop_after_create_rate:
             self.stats.inject("drop_after_create")
             status_seen: list[int] = []

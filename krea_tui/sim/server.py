@@ -44,6 +44,7 @@ def _uvicorn_config(sim: Simulator, *, configure_logging: bool) -> uvicorn.Confi
         "log_level": "info" if sim.config.log else "warning",
         "timeout_graceful_shutdown": 2,
         "server_header": False,
+        "date_header": False,  # the simulator's own clock dates its answers (sim/app.py)
     }
     if not configure_logging:
         # A library must not reconfigure the host process's logging (pytest, the TUI).

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -18,6 +19,7 @@ from textual.binding import Binding
 from textual.worker import Worker, WorkerState
 
 from krea_tui.config import Settings
+from krea_tui.core.engine import DRAIN_TIMEOUT
 from krea_tui.core.events import EngineEvent, Subscription
 from krea_tui.core.store import StoredJob, utcnow
 from krea_tui.runtime import Runtime, SetupError, open_runtime
@@ -56,6 +58,7 @@ class KreaApp(App[None]):
         self.now = clock  # one time source, so snapshot tests can fix it
         self.image_protocol = image_protocol
         self._runtime_factory = runtime_factory
+        self._quitting = False
         self.runtime: Runtime | None = None
         self._update_handled = asyncio.Event()  # set when an EngineUpdate has been applied
 
@@ -64,7 +67,30 @@ class KreaApp(App[None]):
     def get_default_screen(self) -> MainScreen:
         return MainScreen()
 
+    async def action_quit(self) -> None:
+        """Quit; POSTs under way get a bounded wait for their answers first, so the jobs they
+        created are known by id (a second quit does not wait)."""
+        if self.runtime is not None and self.runtime.engine.sending and not self._quitting:
+            self._quitting = True
+            engine = self.runtime.engine
+            self.notify(
+                f"Waiting up to {DRAIN_TIMEOUT:.0f} s for {engine.sending} job(s) being sent to "
+                "Krea; press q again to quit now (they are looked for at the next start)",
+                title="Quitting",
+                timeout=DRAIN_TIMEOUT,
+            )
+            await engine.drain(DRAIN_TIMEOUT)
+        self.exit()
+
+    def _terminate(self) -> None:
+        """SIGTERM or SIGHUP (a closed SSH session): quit as `q` does."""
+        self.call_later(self.action_quit)
+
     def on_mount(self) -> None:
+        loop = asyncio.get_running_loop()
+        for stop in (signal.SIGTERM, signal.SIGHUP):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(stop, self._terminate)
         if self.settings.keymap:
             self.set_keymap(dict(self.settings.keymap))
         if self.settings.theme in self.available_themes:

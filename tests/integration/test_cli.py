@@ -9,7 +9,6 @@ import os
 import pty
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,62 +17,10 @@ import pytest
 from krea_tui.core.metadata import request_from_png
 from krea_tui.sim.server import RunningSim
 from tests.conftest import TOKEN_A, SimFactory
+from tests.integration.cli_support import ROOT, Result, against, krea
 from tests.integration.engine_support import sim_jobs, sim_prompt
 
-ROOT = Path(__file__).resolve().parents[2]
 LONG_QUEUED = [30.0, 0.0, 0.0, 0.0, 0.0]
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    @property
-    def records(self) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in self.out.splitlines() if line.strip()]
-
-
-@pytest.fixture
-def cli_env(tmp_path: Path) -> dict[str, str]:
-    """An environment that keeps everything in tmp_path and knows no token. Its config file
-    only makes the engine look at jobs more often than the 2 s a real account wants."""
-    config = tmp_path / "config.toml"
-    config.write_text("min_interval = 0.1\nmax_interval = 0.3\n", encoding="utf-8")
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("KREA_", "XDG_")) and key not in ("HTTP_PROXY", "HTTPS_PROXY")
-    }
-    env.update(
-        {
-            "KREA_TUI_DATA_DIR": str(tmp_path / "data"),
-            "KREA_TUI_OUTPUT_DIR": str(tmp_path / "out"),
-            "KREA_TUI_CONFIG": str(config),
-            "KREA_TUI_DEMO_SPEED": "20",
-            "XDG_CONFIG_HOME": str(tmp_path / "xdg-config"),
-            "XDG_DATA_HOME": str(tmp_path / "xdg-data"),
-        }
-    )
-    return env
-
-
-def krea(env: dict[str, str], *args: str, timeout: float = 60, **extra: str) -> Result:
-    done = subprocess.run(
-        [sys.executable, "-m", "krea_tui", *args],
-        cwd=ROOT,
-        env={**env, **extra},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
-    return Result(done.returncode, done.stdout, done.stderr)
-
-
-def against(sim: RunningSim) -> dict[str, str]:
-    return {"KREA_API_TOKEN": TOKEN_A, "KREA_API_BASE_URL": sim.base_url}
 
 
 def check_record_files(record: dict[str, Any]) -> None:
@@ -147,6 +94,31 @@ def test_invalid_request_exits_2_naming_the_field_and_sends_nothing(
     assert listed.code == 0 and listed.records == []
 
 
+@pytest.mark.parametrize("prompt", ["", "   "], ids=["empty", "blank"])
+def test_empty_or_blank_prompt_exits_2_naming_the_prompt_and_sends_nothing(
+    cli_env: dict[str, str], sim: RunningSim, prompt: str
+) -> None:
+    result = krea(cli_env, "submit", "--wait", "--json", prompt, **against(sim))
+    assert result.code == 2, result.err
+    assert "prompt: required" in result.err
+    assert result.out == ""
+    assert sim_jobs(sim) == []
+    assert "POST /generate/image/{model}" not in sim.stats()["requests"]
+    listed = krea(cli_env, "jobs", "--json")
+    assert listed.code == 0 and listed.records == []
+
+
+def test_blank_prompt_in_a_batch_file_names_the_job_and_sends_nothing(
+    cli_env: dict[str, str], sim: RunningSim, tmp_path: Path
+) -> None:
+    batch = tmp_path / "jobs.toml"
+    batch.write_text('[[jobs]]\nprompt = "fine"\n\n[[jobs]]\nprompt = " \\t "\n')
+    result = krea(cli_env, "batch", "--yes", str(batch), **against(sim))
+    assert result.code == 2, result.err
+    assert "job 2" in result.err and "prompt: required" in result.err
+    assert sim_jobs(sim) == []
+
+
 def test_missing_token_exits_3_and_says_what_to_do(cli_env: dict[str, str], tmp_path: Path) -> None:
     empty = tmp_path / "empty.toml"
     empty.write_text("")
@@ -200,7 +172,7 @@ steps = 12
 """,
         encoding="utf-8",
     )
-    result = krea(cli_env, "batch", "--demo", "--wait", "--json", str(batch))
+    result = krea(cli_env, "batch", "--demo", "--yes", "--wait", "--json", str(batch))
     assert result.code == 0, result.err
     records = result.records
     assert len(records) == 4
@@ -221,7 +193,9 @@ def test_batch_from_a_text_file_sends_one_job_per_line(
 ) -> None:
     batch = tmp_path / "prompts.txt"
     batch.write_text("a fox\n\n  a heron  \na moth\n", encoding="utf-8")
-    result = krea(cli_env, "batch", "--wait", "--json", "--steps", "8", str(batch), **against(sim))
+    result = krea(
+        cli_env, "batch", "-y", "--wait", "--json", "--steps", "8", str(batch), **against(sim)
+    )
     assert result.code == 0, result.err
     assert [r["request"]["prompt"] for r in result.records] == ["a fox", "a heron", "a moth"]
     assert all(r["request"]["steps"] == 8 for r in result.records)
@@ -237,10 +211,122 @@ def test_batch_with_an_invalid_entry_sends_nothing(
 ) -> None:
     batch = tmp_path / "jobs.toml"
     batch.write_text('[[jobs]]\nprompt = "fine"\n\n[[jobs]]\nprompt = "bad"\nsteps = 0\n')
-    result = krea(cli_env, "batch", "--json", str(batch), **against(sim))
+    result = krea(cli_env, "batch", "--yes", "--json", str(batch), **against(sim))
     assert result.code == 2
     assert "job 2" in result.err and "steps" in result.err
     assert sim_jobs(sim) == []
+
+
+def krea_on_a_terminal(env: dict[str, str], *args: str, answer: str) -> Result:
+    """`krea-tui ARGS` with a terminal for stdin, typing `answer` to its question."""
+    leader, follower = pty.openpty()
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "krea_tui", *args],
+            cwd=ROOT,
+            env=env,
+            stdin=follower,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        os.write(leader, answer.encode())
+        out, err = process.communicate(timeout=60)
+    finally:
+        os.close(follower)
+        os.close(leader)
+    return Result(process.returncode, out, err)
+
+
+def test_batch_skips_comments_and_blank_lines(
+    cli_env: dict[str, str], sim: RunningSim, tmp_path: Path
+) -> None:
+    batch = tmp_path / "prompts.txt"
+    batch.write_text("# comment?\na fox\n\n   # indented note\n\t\na heron # not a comment\n")
+    result = krea(cli_env, "batch", "--yes", "--wait", "--json", str(batch), **against(sim))
+    assert result.code == 0, result.err
+    assert [r["request"]["prompt"] for r in result.records] == [
+        "a fox",
+        "a heron # not a comment",
+    ]
+    assert sorted(sim_prompt(sim, j["job_id"]) for j in sim_jobs(sim)) == [
+        "a fox",
+        "a heron # not a comment",
+    ]
+
+
+def test_batch_of_only_comments_has_no_jobs(
+    cli_env: dict[str, str], sim: RunningSim, tmp_path: Path
+) -> None:
+    batch = tmp_path / "prompts.txt"
+    batch.write_text("# nothing here yet\n\n")
+    result = krea(cli_env, "batch", "--yes", str(batch), **against(sim))
+    assert result.code == 2
+    assert "no jobs" in result.err
+    assert sim_jobs(sim) == []
+
+
+def test_batch_says_what_it_sends_and_its_cost_first(
+    cli_env: dict[str, str], sim: RunningSim, tmp_path: Path
+) -> None:
+    batch = tmp_path / "jobs.toml"
+    batch.write_text(
+        '[[jobs]]\nprompt = "a {red|blue} car"\ncount = 2\n\n'
+        '[[jobs]]\nmodel = "google/imagen-4"\nprompt = "a heron"\n',
+        encoding="utf-8",
+    )
+    result = krea(cli_env, "batch", "-y", "--json", str(batch), **against(sim))
+    assert result.code == 0, result.err
+    assert len(result.records) == 5
+    assert "5 jobs" in result.err
+    assert "4 × bfl/flux-1-dev: est. 4 × $0.007 = $0.028" in result.err
+    assert "1 × google/imagen-4: est. 1 × $0.042 = $0.042" in result.err
+    assert "est. $0.070" in result.err
+    assert "[y/N]" not in result.err  # --yes: no question
+
+
+def test_batch_without_yes_and_without_a_terminal_refuses_and_sends_nothing(
+    cli_env: dict[str, str], sim: RunningSim, tmp_path: Path
+) -> None:
+    batch = tmp_path / "prompts.txt"
+    batch.write_text("a fox\na heron\n")
+    result = krea(cli_env, "batch", "--wait", str(batch), **against(sim))
+    assert result.code == 2
+    assert "--yes" in result.err
+    assert "2 jobs" in result.err  # what would have been sent is still shown
+    assert result.out == ""
+    assert sim_jobs(sim) == []
+    assert krea(cli_env, "jobs", "--json", **against(sim)).records == []
+
+
+@pytest.mark.parametrize("answer", ["n\n", "\n", "yes please\n"], ids=["n", "enter", "other"])
+def test_batch_on_a_terminal_sends_nothing_unless_told_yes(
+    cli_env: dict[str, str], sim: RunningSim, tmp_path: Path, answer: str
+) -> None:
+    batch = tmp_path / "prompts.txt"
+    batch.write_text("a fox\na heron\n")
+    env = {**cli_env, **against(sim)}
+    result = krea_on_a_terminal(env, "batch", "--json", str(batch), answer=answer)
+    assert "Send 2 jobs (est. $0.014)? [y/N]" in result.err
+    assert result.code == 0, result.err
+    assert "nothing sent" in result.err
+    assert result.out == ""
+    assert sim_jobs(sim) == []
+    assert krea(env, "jobs", "--json").records == []
+
+
+@pytest.mark.parametrize("answer", ["y\n", "YES\n"])
+def test_batch_on_a_terminal_sends_after_yes(
+    cli_env: dict[str, str], sim: RunningSim, tmp_path: Path, answer: str
+) -> None:
+    batch = tmp_path / "prompts.txt"
+    batch.write_text("a fox\na heron\n")
+    env = {**cli_env, **against(sim)}
+    result = krea_on_a_terminal(env, "batch", "--wait", "--json", str(batch), answer=answer)
+    assert "Send 2 jobs (est. $0.014)? [y/N]" in result.err
+    assert result.code == 0, result.err
+    assert [r["request"]["prompt"] for r in result.records] == ["a fox", "a heron"]
+    assert len(sim_jobs(sim)) == 2
 
 
 # -- commands on jobs already in the history -----------------------------------------------------
@@ -283,6 +369,40 @@ def test_cancel_wait_and_download_find_jobs_by_id_prefix(
 
     listed = krea(env, "jobs", "--json", "--status", "cancelled")
     assert [r["id"] for r in listed.records] == [slow["id"]]
+
+
+def test_unknown_status_exits_2_with_the_valid_names(cli_env: dict[str, str]) -> None:
+    for history in ("none yet", "one job"):
+        if history == "one job":
+            made = krea(cli_env, "submit", "--demo", "--wait", "x")
+            assert made.code == 0, made.err
+        result = krea(cli_env, "jobs", "--demo", "--status", "done,bogus")
+        assert result.code == 2, (history, result.err)
+        assert result.out == ""
+        assert "'bogus'" in result.err
+        # the server's statuses, the local ones and the groups of the filter language
+        for name in ("queued", "intermediate-complete", "completed", "held", "unknown", "active"):
+            assert name in result.err
+
+
+def test_status_names_and_groups_filter_the_list(cli_env: dict[str, str], sim: RunningSim) -> None:
+    env = {**cli_env, **against(sim)}
+    (done,) = krea(env, "submit", "--wait", "--json", "quick").records
+    sim.state.force_outcomes([{"durations": LONG_QUEUED}])
+    (queued,) = krea(env, "submit", "--json", "slow").records
+    assert (done["status"], queued["status"]) == ("completed", "queued")
+    for wanted, found in (
+        ("completed", [done]),
+        ("done", [done]),  # a group of the queue view's filter language
+        ("FAILED, done", [done]),
+        ("active", [queued]),  # everything not ended
+        ("queued,done", [done, queued]),
+        ("failed,held", []),
+        (",", [done, queued]),  # no name at all: no filter
+    ):
+        listed = krea(env, "jobs", "--json", "--status", wanted)
+        assert listed.code == 0, (wanted, listed.err)
+        assert [r["id"] for r in listed.records] == [j["id"] for j in found], wanted
 
 
 def test_progress_goes_to_stderr_only_on_a_terminal(

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from krea_tui.core.api import KreaClient
-from krea_tui.core.store import JobStore, utcnow
+from krea_tui.core.store import MIGRATIONS, JobStore, utcnow
 from krea_tui.sim.server import RunningSim
 from tests.conftest import FAST_SPEED, TOKEN_A, SimFactory, eventually
 from tests.integration.engine_support import (
@@ -160,7 +160,7 @@ def test_killed_engine_resumes_on_restart_and_sends_nothing_twice(
 
     store = JobStore(db)  # opens cleanly after two kills
     try:
-        assert store.schema_version == 1
+        assert store.schema_version == len(MIGRATIONS)
         check = sqlite3.connect(db)
         assert check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         check.close()

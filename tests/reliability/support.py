@@ -101,7 +101,7 @@ def file_rows(db: Path) -> list[dict[str, Any]]:
 
 def check_store_opens(db: Path) -> None:
     """The history passes SQLite's own integrity check and opens at the current schema."""
-    from krea_tui.core.store import JobStore
+    from krea_tui.core.store import MIGRATIONS, JobStore
 
     if not db.exists():
         return
@@ -112,7 +112,7 @@ def check_store_opens(db: Path) -> None:
         connection.close()
     store = JobStore(db)
     try:
-        assert store.schema_version == 1
+        assert store.schema_version == len(MIGRATIONS)
         store.jobs()  # every row decodes
     finally:
         store.close()

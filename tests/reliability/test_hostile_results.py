@@ -13,11 +13,8 @@ import asyncio
 import errno
 import functools
 import io
-import json
 import os
 import struct
-import subprocess
-import sys
 import time
 import tracemalloc
 import zlib
@@ -41,7 +38,7 @@ from krea_tui.core.files import DEFAULT_TEMPLATE
 from krea_tui.core.metadata import request_from_png
 from krea_tui.core.store import JobStore, StoredJob, utcnow
 from krea_tui.sim.server import RunningSim
-from tests.conftest import TOKEN_A
+from tests.integration.cli_support import against, krea, make_cli_env
 
 ROOT = Path(__file__).resolve().parents[2]
 FLUX = "bfl/flux-1-dev"
@@ -329,37 +326,9 @@ async def test_a_result_that_cannot_be_written_is_recorded_on_the_job_and_cleare
         assert r.downloads_of(local_id)[-1].job.error_message is None
 
 
-def krea(env: dict[str, str], *args: str) -> tuple[int, list[dict[str, Any]], str]:
-    done = subprocess.run(
-        [sys.executable, "-m", "krea_tui", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
-    records = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
-    return done.returncode, records, done.stderr
-
-
-def cli_env(tmp_path: Path, sim: RunningSim, output_dir: Path) -> dict[str, str]:
-    config = tmp_path / "config.toml"
-    config.write_text("min_interval = 0.1\nmax_interval = 0.3\n", encoding="utf-8")
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("KREA_", "XDG_")) and key not in ("HTTP_PROXY", "HTTPS_PROXY")
-    }
-    return env | {
-        "KREA_TUI_DATA_DIR": str(tmp_path / "data"),
-        "KREA_TUI_OUTPUT_DIR": str(output_dir),
-        "KREA_TUI_CONFIG": str(config),
-        "XDG_CONFIG_HOME": str(tmp_path / "xdg-config"),
-        "XDG_DATA_HOME": str(tmp_path / "xdg-data"),
-        "KREA_API_TOKEN": TOKEN_A,
-        "KREA_API_BASE_URL": sim.base_url,
-    }
+def run(env: dict[str, str], *args: str) -> tuple[int, list[dict[str, Any]], str]:
+    done = krea(env, *args)
+    return done.code, done.records, done.err
 
 
 def test_submit_wait_and_download_agree_that_unsaved_results_are_no_success(
@@ -367,9 +336,9 @@ def test_submit_wait_and_download_agree_that_unsaved_results_are_no_success(
 ) -> None:
     blocker = tmp_path / "blocker"
     blocker.write_text("a file where the output folder should be")
-    env = cli_env(tmp_path, sim, blocker / "out")
+    env = make_cli_env(tmp_path) | against(sim) | {"KREA_TUI_OUTPUT_DIR": str(blocker / "out")}
 
-    code, records, err = krea(env, "submit", "--count", "2", "--wait", "--json", "a red car")
+    code, records, err = run(env, "submit", "--count", "2", "--wait", "--json", "a red car")
     assert code == 5, err  # completed on the server, not saved here
     assert [r["status"] for r in records] == ["completed", "completed"]
     for record in records:
@@ -382,18 +351,18 @@ def test_submit_wait_and_download_agree_that_unsaved_results_are_no_success(
         assert "Not a directory" in line
 
     ids = [r["local_id"] for r in records]
-    code, again, err = krea(env, "download", "--json", *ids)
+    code, again, err = run(env, "download", "--json", *ids)
     assert code == 5, err  # `download` says the same as `submit --wait`
     assert [r["error"] for r in again] == [r["error"] for r in records]
     assert len(err.splitlines()) == 2
 
     fixed = env | {"KREA_TUI_OUTPUT_DIR": str(tmp_path / "out")}
-    code, saved, err = krea(fixed, "download", "--json", *ids)
+    code, saved, err = run(fixed, "download", "--json", *ids)
     assert code == 0, err
     for record in saved:
         assert record["error"] is None and len(record["files"]) == 1
         assert request_from_png(Path(record["files"][0]).read_bytes())
-    code, listed, err = krea(fixed, "jobs", "--json")
+    code, listed, err = run(fixed, "jobs", "--json")
     assert code == 0 and all(r["error"] is None for r in listed)
 
 

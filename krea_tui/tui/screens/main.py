@@ -27,6 +27,7 @@ from krea_tui.core.events import (
     NoticeEvent,
     PreviewEvent,
     QueueEvent,
+    RemovedEvent,
 )
 from krea_tui.core.job_order import next_sort
 from krea_tui.core.query import QUICK_STATUS, with_status
@@ -250,8 +251,13 @@ class MainScreen(KreaAccess, JobActions, Screen[None]):
             return
         table = self.table
         if isinstance(event, JobEvent):
+            # The table's own record says what the job was: a change another process made on
+            # the history arrives without it, and may fold several steps into one.
+            before = table.jobs.get(event.job.local_id)
+            if before is not None and event.old is None:
+                event = replace(event, old=before.status)
             table.upsert(event.job)
-            self._count(event)
+            self._count(before.status if before else None, event)
             if job_ended(event):
                 self._ended(event.job)
             if table.current_id == event.job.local_id:
@@ -276,11 +282,16 @@ class MainScreen(KreaAccess, JobActions, Screen[None]):
                 self.notify(f"{event.detail}{wait}", severity="warning", timeout=4)
         elif isinstance(event, NoticeEvent):
             self.notify(event.message, severity=event.severity)  # type: ignore[arg-type]
+        elif isinstance(event, RemovedEvent):
+            table.forget(event.local_ids)
+            self.recount()
 
-    def _count(self, event: JobEvent) -> None:
+    def _count(self, old: str | None, event: JobEvent) -> None:
+        if old == event.new:
+            return
         counts = self._counts
-        if event.old is not None:
-            counts[event.old] = max(0, counts.get(event.old, 0) - 1)
+        if old is not None:
+            counts[old] = max(0, counts.get(old, 0) - 1)
         counts[event.new] = counts.get(event.new, 0) + 1
         job = event.job
         if event.new == "completed" and job.cost_estimate is not None:

@@ -1,0 +1,71 @@
+"""The history's schema, one migration a version. Each migration is a list of statements run in
+one `BEGIN IMMEDIATE` transaction together with its version number, so two processes opening a
+new history at once cannot both create it (the second finds it done)."""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # 1: jobs, their timeline and their files.
+    (
+        """CREATE TABLE jobs (
+            local_id      TEXT PRIMARY KEY,
+            model         TEXT NOT NULL,
+            request       TEXT NOT NULL,          -- JSON object: the exact body to POST
+            preset        TEXT,
+            batch_id      TEXT,
+            position      REAL NOT NULL,          -- order in the local queue
+            remote_id     TEXT UNIQUE,
+            status        TEXT NOT NULL,
+            created_at    TEXT NOT NULL,          -- when the user asked for it
+            submitted_at  TEXT,                   -- when its POST started
+            remote_created_at TEXT,
+            finished_at   TEXT,
+            urls          TEXT NOT NULL DEFAULT '[]',
+            error_code    TEXT,
+            error_message TEXT,
+            cost_estimate REAL,
+            cost_unit     TEXT,
+            requests      INTEGER NOT NULL DEFAULT 0,  -- HTTP requests spent on this job
+            raw           TEXT                    -- the server's last answer about it
+        )""",
+        "CREATE INDEX jobs_status ON jobs(status)",
+        "CREATE INDEX jobs_batch ON jobs(batch_id)",
+        """CREATE TABLE timeline (
+            local_id  TEXT NOT NULL REFERENCES jobs(local_id) ON DELETE CASCADE,
+            status    TEXT NOT NULL,
+            at        TEXT NOT NULL,
+            skipped   INTEGER NOT NULL DEFAULT 0  -- 1: passed through between two looks
+        )""",
+        "CREATE INDEX timeline_job ON timeline(local_id)",
+        """CREATE TABLE files (
+            local_id  TEXT NOT NULL REFERENCES jobs(local_id) ON DELETE CASCADE,
+            idx       INTEGER NOT NULL,
+            url       TEXT NOT NULL,
+            path      TEXT NOT NULL,
+            PRIMARY KEY (local_id, idx)
+        )""",
+    ),
+    # 2: several processes on one history. The queue's pause and the claims on held jobs live
+    # here, not in one process's memory; every change carries a revision so each process can
+    # follow what the others did.
+    (
+        "ALTER TABLE jobs ADD COLUMN rev INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE jobs ADD COLUMN changed_by TEXT",  # process id of the last writer
+        "ALTER TABLE jobs ADD COLUMN claimed_by TEXT",  # process id sending its POST
+        "ALTER TABLE jobs ADD COLUMN owner TEXT",  # process id that asked for it
+        "CREATE INDEX jobs_rev ON jobs(rev)",
+        """CREATE TABLE queue_state (
+            id                INTEGER PRIMARY KEY CHECK (id = 1),
+            rev               INTEGER NOT NULL DEFAULT 0,  -- last revision given to a change
+            paused            INTEGER NOT NULL DEFAULT 0,
+            pause_reason      TEXT,
+            reconciling       TEXT,    -- process matching lost POSTs: nobody may POST meanwhile
+            reconciling_until REAL,    -- unix time; a lease, so a stopped process cannot block
+            watcher           TEXT,    -- process that polls the server for everyone
+            watcher_until     REAL
+        )""",
+        "INSERT INTO queue_state (id) VALUES (1)",
+        "CREATE TABLE removed (local_id TEXT NOT NULL, rev INTEGER NOT NULL)",
+        "CREATE INDEX removed_rev ON removed(rev)",
+    ),
+)
