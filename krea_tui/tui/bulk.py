@@ -6,10 +6,13 @@ hundred.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from krea_tui.core.batch import new_batch_id, with_seeds
+from krea_tui.core.catalog import format_totals
 from krea_tui.core.status import LocalStatus
 from krea_tui.core.store import StoredJob
 
@@ -46,6 +49,46 @@ def requeue(
     return queued, skipped
 
 
+def resend_cost(catalog: Any, jobs: Sequence[StoredJob]) -> str:
+    """What `requeue` would spend, worded as every question before sending says it
+    (`Catalog.cost_text`: "est. 3 × $0.007 = $0.021"); several models are added up ("est.
+    $0.049 in all"). Jobs `requeue` skips (no known request) cost nothing."""
+    by_model: dict[str, list[dict[str, Any]]] = {}
+    for job in jobs:
+        if job.model in catalog and job.request:
+            by_model.setdefault(job.model, []).append(dict(job.request))
+    if len(by_model) == 1:
+        [(model, bodies)] = by_model.items()
+        return str(catalog.cost_text(model, bodies))
+    totals: dict[str, float] = {}
+    for model, bodies in by_model.items():
+        found = catalog.cost_totals(model, bodies)
+        if found is None:
+            return "cost unknown"
+        for unit, value in found.items():
+            totals[unit] = totals.get(unit, 0.0) + value
+    return f"est. {format_totals(totals)} in all" if totals else "cost unknown"
+
+
+def home_short(path: str | Path) -> str:
+    """A folder as a person types it: with ~ for the home folder."""
+    path = Path(path)
+    try:
+        return "~/" + path.relative_to(Path.home()).as_posix()
+    except (ValueError, RuntimeError):  # outside the home folder, or there is none
+        return str(path)
+
+
+def saved_folder(jobs: Sequence[StoredJob]) -> str:
+    """Where the results of `jobs` are: the folder their files share (the results folder, or
+    the day's folder in it), with ~ for the home folder."""
+    folders = [os.path.dirname(path) for job in jobs for path in job.files]
+    try:
+        return home_short(os.path.commonpath(folders)) if folders else ""
+    except ValueError:  # files on different drives
+        return ""
+
+
 async def cancel_all(engine: Any, jobs: Sequence[StoredJob]) -> str:
     done = refused = 0
     reasons: dict[str, int] = {}
@@ -68,12 +111,13 @@ async def cancel_all(engine: Any, jobs: Sequence[StoredJob]) -> str:
 
 
 def download_all(engine: Any, jobs: Sequence[StoredJob]) -> str:
-    asked = saved = 0
+    asked = 0
+    saved: list[StoredJob] = []
     for job in jobs:
         if job.status != "completed" or not job.urls:
             continue
         if len(job.files) >= len(job.urls):
-            saved += 1
+            saved.append(job)
             continue
         engine.downloads.request(job.local_id)
         asked += 1
@@ -81,7 +125,9 @@ def download_all(engine: Any, jobs: Sequence[StoredJob]) -> str:
         return "None of those jobs has a result to save"
     text = f"Saving the results of {noun(asked)}" if asked else ""
     if saved:
-        text += ("; " if text else "") + f"{noun(saved)} already saved"
+        where = saved_folder(saved)
+        text += ("; " if text else "") + f"{noun(len(saved))} already saved"
+        text += f" in {where}" if where else ""
     return text
 
 

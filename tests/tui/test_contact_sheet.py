@@ -6,10 +6,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 
 from krea_tui.core.store import JobStore
-from krea_tui.showcase import NOW, runtime_over, write_picture
+from krea_tui.showcase import NOW, SWEEP_BATCH, runtime_over, static_runtime_factory, write_picture
 from krea_tui.tui.app import KreaApp
 from krea_tui.tui.screens.contact_sheet import ContactSheet
 from krea_tui.tui.screens.viewer import ResultViewer
@@ -130,6 +131,8 @@ async def test_a_resized_terminal_gets_thumbnails_sized_for_it(tmp_path: Path) -
     app = sweep_app(tmp_path)
     async with app.run_test(size=(100, 40)) as pilot:
         await settle(pilot)
+        table = app.screen.table  # type: ignore[attr-defined]
+        table.move_cursor(row=table.get_row_index(job_at(0)))
         app.open_contact_sheet(BATCH)
         await settle(pilot)
         sheet = app.screen
@@ -152,3 +155,69 @@ async def test_a_resized_terminal_gets_thumbnails_sized_for_it(tmp_path: Path) -
         assert sheet.query_one("#cell-1-1").has_class("-cursor")
         await pilot.resize_terminal(100, 40)
         await until(pilot, lambda: thumb_width() == small, "thumbnails back to 100×40")
+
+
+def job_at(n: int) -> str:
+    """The local id of the sweep's n-th job, row-major over steps × guidance."""
+    return f"{n:02d}" + "5" * 30
+
+
+@pytest.mark.parametrize("size", [(80, 24), (60, 20)], ids=["80x24", "60x20"])
+async def test_arrows_move_the_selection_and_it_opens_on_the_tables_job(
+    tmp_path: Path, size: tuple[int, int]
+) -> None:
+    # At these sizes the grid scrolls: the arrows must still move the selection (F1 says
+    # "↓, j Down"), and the selection must stay in view.
+    app = sweep_app(tmp_path)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        table = app.screen.table  # type: ignore[attr-defined]
+        table.move_cursor(row=table.get_row_index(job_at(4)))  # steps 30 × guidance 3.5
+        await pilot.press("b")
+        await settle(pilot)
+        sheet = app.screen
+        assert isinstance(sheet, ContactSheet)
+        assert sheet.cursor == (1, 1) and sheet.current_job().local_id == job_at(4)  # type: ignore[union-attr]
+        scroll = sheet.query_one("#sheet-scroll")
+
+        def in_view() -> bool:
+            cell = sheet.query_one(f"#cell-{sheet.cursor[0]}-{sheet.cursor[1]}")
+            return scroll.region.contains_region(cell.region)
+
+        assert in_view()
+        await pilot.press("down")
+        assert sheet.cursor == (2, 1)
+        await until(pilot, in_view, "the selection scrolled into view")
+        await pilot.press("up", "up")
+        assert sheet.cursor == (0, 1)
+        await until(pilot, in_view, "the first row back in view")
+        await pilot.press("right")
+        assert sheet.cursor == (0, 2)
+        await pilot.press("left", "left")
+        assert sheet.cursor == (0, 0)
+
+
+async def test_the_sheet_opens_on_the_tables_job_only_when_it_is_of_the_batch(
+    tmp_path: Path,
+) -> None:
+    app = KreaApp(
+        settings_in(tmp_path),
+        image_protocol="halfcell",
+        runtime_factory=static_runtime_factory(tmp_path, sweep=True),
+        clock=lambda: NOW,
+    )
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        table = app.screen.table  # type: ignore[attr-defined]
+        table.move_cursor(row=table.get_row_index("s7" + "0" * 30))  # steps 40 × guidance 3.5
+        app.open_contact_sheet(SWEEP_BATCH)  # as the sweep dialog opens it
+        await settle(pilot)
+        sheet = app.screen
+        assert isinstance(sheet, ContactSheet) and sheet.cursor == (2, 1)
+        await pilot.press("escape")
+        await settle(pilot)
+        table.move_cursor(row=table.get_row_index("01" + "0" * 30))  # a job of no batch
+        app.open_contact_sheet(SWEEP_BATCH)
+        await settle(pilot)
+        sheet = app.screen
+        assert isinstance(sheet, ContactSheet) and sheet.cursor == (0, 0)

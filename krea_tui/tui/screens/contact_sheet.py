@@ -120,9 +120,12 @@ class ContactSheet(KreaAccess, Screen[None]):
         Binding("t", "toggle_times", "Times", id="sheet-times"),
     ]
 
-    def __init__(self, batch_id: str) -> None:
+    def __init__(self, batch_id: str, start: str | None = None) -> None:
+        """`start`: the job to select first; by default the job under the main table's cursor,
+        when it is one of this batch (else the first tile)."""
         super().__init__()
         self.batch_id = batch_id
+        self._start = start
         self.sheet: SheetLayout | None = None
         self.cursor: tuple[int, int] = (0, 0)
         self._cells: dict[str, SheetCell] = {}
@@ -161,7 +164,9 @@ class ContactSheet(KreaAccess, Screen[None]):
             yield Static(self._title(axes), id="sheet-title")
             yield Static("", id="sheet-counts")
             yield Static("", id="sheet-times")
-        with VerticalScroll(id="sheet-scroll"):
+        # Not focusable: the arrows move the selection (which scrolls into view), they do not
+        # scroll the grid from under it. The mouse wheel still scrolls.
+        with VerticalScroll(id="sheet-scroll", can_focus=False):
             yield from self._grid(layout, row_labels, row_head, cell_w)
         yield Footer()
 
@@ -206,7 +211,7 @@ class ContactSheet(KreaAccess, Screen[None]):
         )
 
     def on_mount(self) -> None:
-        self._after_build(None)
+        self._after_build(self._start or self._table_job())
         self.set_interval(TIMES_REFRESH_SECONDS, self._refresh_head)
 
     def _after_build(self, keep: str | None) -> None:
@@ -222,6 +227,13 @@ class ContactSheet(KreaAccess, Screen[None]):
         self._times_dirty = True
         self._refresh_head()
         self._load_pictures(list(self._jobs.values()))
+
+    def _table_job(self) -> str | None:
+        """The job under the main table's cursor (None on a header, or with no table)."""
+        from krea_tui.tui.screens.main import MainScreen
+
+        main = self.app.screen_stack[0] if self.app.screen_stack else None
+        return main.table.current_id if isinstance(main, MainScreen) and main.loaded else None
 
     def on_resize(self) -> None:
         # Rebuilt once the terminal settles (a drag sends many sizes), and only when the cells
@@ -332,7 +344,9 @@ class ContactSheet(KreaAccess, Screen[None]):
         self.cursor = at
         for cell in self.query(f"#cell-{at[0]}-{at[1]}"):
             cell.add_class("-cursor")
-            self.query_one("#sheet-scroll", VerticalScroll).scroll_to_widget(cell, animate=False)
+            # After the next layout: a sheet just built has no places to scroll to yet.
+            scroll = self.query_one("#sheet-scroll", VerticalScroll)
+            self.call_after_refresh(scroll.scroll_to_widget, cell, animate=False)
 
     def current_job(self) -> StoredJob | None:
         if self.sheet is None or not self.sheet.cells:

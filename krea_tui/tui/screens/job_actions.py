@@ -142,7 +142,8 @@ class JobActions:
         if len(jobs) == 1 and not self.table.marks:
             go()  # one job under the cursor: as quick as before marks existed
             return
-        question = f"Send {noun(len(jobs))} again {how}{self._hidden_note(jobs)}?"
+        cost = bulk.resend_cost(self.krea.catalog, jobs)
+        question = f"Send {noun(len(jobs))} again {how}{self._hidden_note(jobs)}? {cost}."
         self.confirm(question, "Send again", go)
 
     def action_rerun(self) -> None:

@@ -147,8 +147,10 @@ class TriageScreen(KreaAccess, Screen[None]):
             self.notify(text, timeout=5)
 
         how = " with new seeds" if new_seed else ""
+        cost = bulk.resend_cost(self.krea.catalog, group.jobs)
         question = (
-            f"Send the {noun(len(group.jobs), 'job')} that failed with “{group.label}” again{how}?"
+            f"Send the {noun(len(group.jobs), 'job')} that failed with “{group.label}” "
+            f"again{how}? {cost}."
         )
         self.app.push_screen(ConfirmModal(question, "Send again", "Keep"), answered)
 

@@ -10,6 +10,7 @@ update is quadratic in DataTable.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -31,10 +32,12 @@ from textual.widgets.data_table import (
     RowKey,
 )
 
+from krea_tui.core.batch import SWEEP_PREFIX, swept_names
 from krea_tui.core.endings import tally
 from krea_tui.core.job_order import grouped, ordered
 from krea_tui.core.query import Query, parse
 from krea_tui.core.store import StoredJob, utcnow
+from krea_tui.tui.bulk import noun
 from krea_tui.tui.status_style import progress_text, status_text
 
 COLUMNS: tuple[tuple[str, str, int], ...] = (
@@ -54,6 +57,26 @@ MIN_PROMPT = 16
 MARK = Text("●", style="bold yellow")
 HEADER = "batch:"  # row keys of batch headers; job ids are hex, so they never collide
 REBUILD_DELAY = 0.2  # jobs entering a view in a burst are sorted in once
+
+
+_BATCH_ID = re.compile(r"^(?P<prefix>b|sweep-)(?P<stamp>\d{8}-\d{6})-[0-9a-f]+(?:\+.*)?$")
+
+
+def batch_label(batch_id: str | None, now: datetime) -> tuple[str, str, str]:
+    """(kind, when, name) for a batch header: ("batch", "23:11:45", "") for
+    `b20261129-231145-3fa2` sent today (the id's time, UTC, as the id says it), "Nov 29 23:11"
+    on another day; ("sweep", …, "steps × guidance_scale_flux") for a sweep; an id made
+    elsewhere is shown as it is."""
+    if batch_id is None:
+        return "other", "no batch", ""
+    found = _BATCH_ID.match(batch_id)
+    if found is None:
+        return "batch", batch_id, batch_id if len(batch_id) > 12 else ""
+    stamp = datetime.strptime(found["stamp"], "%Y%m%d-%H%M%S")
+    when = stamp.strftime("%H:%M:%S" if stamp.date() == now.date() else "%b %d %H:%M")
+    if found["prefix"] == SWEEP_PREFIX:
+        return "sweep", when, " × ".join(swept_names(batch_id))
+    return "batch", when, ""
 
 
 def format_duration(seconds: float) -> str:
@@ -217,20 +240,24 @@ class JobTable(DataTable[Text | str]):
         ]
 
     def header_cells(self, batch_id: str | None, jobs: Iterable[StoredJob]) -> list[Text | str]:
+        """A batch's header: what kind of batch under the id, when it was sent under the
+        status (what tells the batches of a day apart), then the count and the outcome (and
+        a sweep's parameters) across the prompt."""
         members = list(jobs)
         marked = sum(1 for job in members if job.local_id in self.marks)
-        title = f"batch {batch_id}" if batch_id else "not in a batch"
-        ended = tally(members)
-        words = f"{len(members)} jobs · {ended.words()}"
+        kind, when, name = batch_label(batch_id, self._now())
+        words = [noun(len(members)), tally(members).words()]
+        if name:
+            words.insert(1, name)
         if marked:
-            words += f" · {marked} marked"
-        return [
-            MARK if marked and marked == len(members) else "",
-            Text("━━━━━━━━", style="dim"),
-            Text(title[:12], style="bold"),
-            "",
-            Text(words, style="bold", overflow="ellipsis", no_wrap=True),
-        ] + [""] * (len(COLUMNS) - 5)
+            words.append(f"{marked} marked")
+        cells: dict[str, Text | str] = {
+            "mark": MARK if marked and marked == len(members) else "",
+            "id": Text(f"━ {kind}", style="dim"),
+            "status": Text(when, style="bold", overflow="ellipsis", no_wrap=True),
+            "prompt": Text(" · ".join(words), style="bold", overflow="ellipsis", no_wrap=True),
+        }
+        return [cells.get(key, "") for key, _, _ in COLUMNS]
 
     def fit_prompt(self, width: int) -> None:
         """Give the prompt what the first-screen columns leave of `width` cells."""

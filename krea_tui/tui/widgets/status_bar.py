@@ -51,6 +51,80 @@ def spend_text(spend: dict[str, float]) -> str:
     return " + ".join(parts) if parts else "$0"
 
 
+# Counts in the order shown: (status key, word, short word, style). `None` is the in-flight sum.
+COUNTS = [
+    ("held", "held", "held", "dim"),
+    (None, "flight", "fly", "cyan"),
+    ("backlogged", "backlog", "bklg", "yellow"),
+    ("completed", "done", "done", "green"),
+    ("failed", "failed", "fail", "red"),
+    ("unknown", "unknown", "unk", "bold yellow"),
+]
+# What always shows, however narrow: the failed count (even 0) and unknown jobs (when any).
+ALWAYS = {"failed", "unknown"}
+# The other counts, the first dropped first: finished work says least about what to do now.
+MINOR = ["completed", "held", "backlogged", None]
+
+
+@dataclass(frozen=True)
+class Fit:
+    """One way to say the summary; the bar takes the first that fits its width."""
+
+    wide: bool = False  # the long words of a wide terminal
+    zeros: bool = True  # counts of 0 (the failed count always shows)
+    calm: bool = False  # the usual states by their sign alone: "●", "▶" (not news)
+    short: bool = False  # short words too: "fail 12"
+    spend: bool = True
+    minor: int = 4  # how many of the minor counts show, dropped in the order of MINOR
+
+
+FITS = [
+    Fit(wide=True),
+    Fit(),
+    Fit(zeros=False),
+    Fit(zeros=False, calm=True),
+    Fit(zeros=False, calm=True, short=True),
+    Fit(zeros=False, calm=True, short=True, spend=False),
+    *(Fit(zeros=False, calm=True, short=True, spend=False, minor=n) for n in (3, 2, 1, 0)),
+]
+
+
+def status_line(s: Summary, fit: Fit) -> Text:
+    wide, short, calm = fit.wide, fit.short, fit.calm
+    text = Text(no_wrap=True, overflow="ellipsis")
+    if s.demo:
+        text.append(" DEMO · simulated " if wide else " DEMO ", style="bold reverse yellow")
+    else:
+        text.append(" LIVE ", style="bold reverse green")
+    text.append(" ")
+    if s.connection == "ok":
+        text.append("●" if calm else "● connected" if wide else "● online", style="green")
+    elif s.connection in ("starting", "idle"):
+        text.append("○" if calm else f"○ {s.connection}", style="dim")
+    else:
+        text.append(f"◐ {s.connection}", style="bold yellow")  # news: never shortened
+    text.append(" " if calm else "  ")
+    gap = "  " if wide else " "
+    kept = MINOR[len(MINOR) - fit.minor :]
+    for key, long_word, short_word, style in COUNTS:
+        number = s.in_flight if key is None else s.counts.get(key, 0)
+        if key not in ALWAYS and (key not in kept or (number == 0 and not fit.zeros)):
+            continue
+        if key == "unknown" and not number:
+            continue
+        text.append(f"{short_word if short else long_word} {number}{gap}", style=style)
+    if fit.spend:
+        if wide:
+            text.append(f" spent ~{spend_text(s.spend)}  ")
+        else:
+            text.append(f"~{spend_text(s.spend)} " if short else f" ~{spend_text(s.spend)} ")
+    if s.paused:
+        text.append("⏸ queue paused" if wide else "⏸ paused", style="bold reverse red")
+    else:
+        text.append("▶" if calm else "▶ queue running" if wide else "▶ running", style="green")
+    return text
+
+
 class StatusBar(Static):
     DEFAULT_CSS = """
     StatusBar { height: 1; background: $panel; color: $text; padding: 0 1; }
@@ -59,36 +133,12 @@ class StatusBar(Static):
     summary: reactive[Summary] = reactive(Summary, layout=False)
 
     def render(self) -> Text:
-        s = self.summary
-        wide = self.size.width >= 120
-        text = Text()
-        if s.demo:
-            text.append(" DEMO · simulated " if wide else " DEMO ", style="bold reverse yellow")
-        else:
-            text.append(" LIVE ", style="bold reverse green")
-        text.append(" ")
-        if s.connection == "ok":
-            text.append("● connected" if wide else "● online", style="green")
-        elif s.connection in ("starting", "idle"):
-            text.append(f"○ {s.connection}", style="dim")
-        else:
-            text.append(f"◐ {s.connection}", style="bold yellow")
-        text.append("  ")
-        c = s.counts
-        counts = [
-            ("held", s.held, "dim"),
-            ("flight", s.in_flight, "cyan"),
-            ("backlog", c.get("backlogged", 0), "yellow"),
-            ("done", c.get("completed", 0), "green"),
-            ("failed", c.get("failed", 0), "red"),
-        ]
-        if c.get("unknown"):
-            counts.append(("unknown", c["unknown"], "bold yellow"))
-        for label, number, style in counts:
-            text.append(f"{label} {number}" + ("  " if wide else " "), style=style)
-        text.append(f" ~{spend_text(s.spend)} " if not wide else f" spent ~{spend_text(s.spend)}  ")
-        if s.paused:
-            text.append("⏸ paused" if not wide else "⏸ queue paused", style="bold reverse red")
-        else:
-            text.append("▶ running" if not wide else "▶ queue running", style="green")
+        """The most said that fits: zero counts go first, then long words, then the spend,
+        then the minor counts; "paused" and the failed count always show."""
+        width = self.size.width
+        fits = FITS if width >= 120 else FITS[1:]
+        for fit in fits:
+            text = status_line(self.summary, fit)
+            if text.cell_len <= width:
+                return text
         return text
