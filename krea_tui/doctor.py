@@ -54,7 +54,7 @@ class Probe:
 
 
 def locations(settings: Settings) -> list[tuple[str, Path]]:
-    return [
+    rows = [
         ("config", settings.config_path or Path("(none)")),
         ("presets", settings.presets_path),
         ("history", settings.history_path),
@@ -62,6 +62,11 @@ def locations(settings: Settings) -> list[tuple[str, Path]]:
         ("log", settings.log_path),
         ("catalog cache", settings.catalog_cache_dir),
     ]
+    if settings.demo:
+        from krea_tui.sim.service import demo_files
+
+        rows += list(demo_files(settings.data_dir).items())
+    return rows
 
 
 def locate(settings: Settings) -> str:

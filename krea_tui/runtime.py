@@ -1,5 +1,5 @@
 """Builds what every front end needs from the settings: client, store, engine, and, in demo
-mode, an embedded simulator on a free loopback port."""
+mode, the shared demo service of the data directory (started if none runs)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 ENV_DEMO_SPEED = "KREA_TUI_DEMO_SPEED"
+ENV_DEMO_IDLE = "KREA_TUI_DEMO_IDLE"  # seconds without a request before the demo service exits
 
 
 class SetupError(Exception):
@@ -36,7 +38,7 @@ class Runtime:
     store: JobStore
     engine: JobEngine
     catalog: Catalog
-    sim: Any = None  # RunningSim in demo mode
+    sim: Any = None  # the shared demo service (sim/service.py DemoService) in demo mode
     webhooks: WebhookReceiver | None = None  # serving while the engine runs, if configured
 
     @property
@@ -44,13 +46,29 @@ class Runtime:
         return self.sim is not None
 
 
-def start_demo_simulator() -> Any:
-    """The simulator behind `--demo`: real HTTP on loopback, a generated token, no cost."""
-    from krea_tui.sim.config import SimConfig
-    from krea_tui.sim.server import start_sim_thread
+def start_demo_simulator(data_dir: Path) -> Any:
+    """The service behind `--demo`: one simulator per demo data directory, shared by every
+    process using it and durable (sim/service.py). Real HTTP on loopback, no cost."""
+    from krea_tui.sim.service import DEFAULT_IDLE_EXIT, connect
 
     speed = float(os.environ.get(ENV_DEMO_SPEED, "2"))
-    return start_sim_thread(SimConfig(port=0, speed=speed, concurrency=4, backlog=64))
+    idle = float(os.environ.get(ENV_DEMO_IDLE, DEFAULT_IDLE_EXIT))
+    try:
+        return connect(data_dir, speed=speed, idle_exit=idle)
+    except (RuntimeError, OSError) as exc:
+        why = exc.strerror.lower() if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise SetupError(
+            f"cannot start the demo service in {data_dir}: {why}. Point KREA_TUI_DATA_DIR (or "
+            "data_dir in the config) at a folder you can write"
+        ) from None
+
+
+async def watch_demo_service(service: Any, every: float = 5.0) -> None:
+    """Start the demo service again if it goes away (killed, or idle while we slept)."""
+    while True:
+        await asyncio.sleep(every)
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread(service.ensure)
 
 
 def engine_config(settings: Settings) -> EngineConfig:
@@ -105,8 +123,10 @@ async def start_webhooks(settings: Settings, engine: JobEngine) -> WebhookReceiv
 async def open_runtime(settings: Settings, *, start_engine: bool = True) -> AsyncIterator[Runtime]:
     """Everything wired together; the engine runs (and the demo simulator serves) inside."""
     sim = None
+    watchdog: asyncio.Task[None] | None = None
     if settings.demo:
-        sim = start_demo_simulator()
+        sim = await asyncio.to_thread(start_demo_simulator, settings.data_dir)
+        watchdog = asyncio.create_task(watch_demo_service(sim))
         # The simulator must not POST to a real public webhook URL of the user's.
         settings = replace(settings, base_url=sim.base_url, token=sim.token, webhook_url=None)
     try:
@@ -146,5 +166,9 @@ async def open_runtime(settings: Settings, *, start_engine: bool = True) -> Asyn
             await client.aclose()
             store.close()
     finally:
+        if watchdog is not None:
+            watchdog.cancel()
+            with contextlib.suppress(BaseException):
+                await watchdog
         if sim is not None:
-            sim.stop()
+            sim.stop()  # the shared service keeps serving; it exits by itself when idle

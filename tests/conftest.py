@@ -39,6 +39,16 @@ FAST_SPEED = 50.0  # Flux's ~7 s becomes ~0.14 s
 SimFactory = Callable[..., "RunningSim"]
 
 
+@pytest.fixture(autouse=True)
+def _stop_demo_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """A `--demo` front end starts a shared demo service that outlives it (sim/service.py);
+    the one a test started in its temporary folder ends with the test."""
+    yield
+    from krea_tui.sim.service import stop_services_under
+
+    stop_services_under(tmp_path_factory.getbasetemp())
+
+
 @pytest.fixture
 def make_sim() -> Iterator[SimFactory]:
     """Start simulators with config overrides: `make_sim(concurrency=1, backlog=0)`."""

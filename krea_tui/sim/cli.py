@@ -103,6 +103,39 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="status for invalid bodies (the OAS says 400; some report 422)",
     )
     parser.add_argument("--log", action="store_true", help="print uvicorn's access log")
+    parser.add_argument(
+        "--varied",
+        action="store_true",
+        help="vary the life cycle as the docs allow (skipped states, some previews, tied times)",
+    )
+    parser.add_argument(
+        "--state-file",
+        metavar="PATH",
+        help="keep jobs in this SQLite file and resume from it (default: in memory)",
+    )
+    parser.add_argument(
+        "--token-file", metavar="PATH", help="accept the token in this file (first line)"
+    )
+    parser.add_argument(
+        "--endpoint-file",
+        metavar="PATH",
+        help="write {pid, port, base_url} as JSON here (0600) once serving",
+    )
+    parser.add_argument(
+        "--idle-exit",
+        type=_positive,
+        metavar="SECONDS",
+        help="exit after this long without a request",
+    )
+    parser.add_argument(
+        "--port-fallback", action="store_true", help="pick a free port if --port is taken"
+    )
+    parser.add_argument(
+        "--listen-fd",
+        type=_count(0),
+        metavar="FD",
+        help="serve on this inherited, listening socket instead of --host/--port",
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> SimConfig:
@@ -122,6 +155,8 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
         seed=args.seed,
         validation_status=args.validation_status,
         log=args.log,
+        varied=args.varied,
+        state_file=args.state_file,
         faults=FaultConfig(
             error_rate=args.error_rate,
             drop_rate=args.drop_rate,
@@ -131,6 +166,15 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
             burst_429=args.burst_429,
         ),
     )
+    if args.token_file:
+        with open(args.token_file, encoding="utf-8") as handle:
+            token = handle.readline().strip()
+        if not token:
+            raise ValueError(f"{args.token_file} holds no token")
+        if args.tokens:
+            config.tokens.insert(0, token)
+        else:
+            config.tokens = [token]
     for path in args.retire:
         config.retired.setdefault(path.strip("/"), RetiredModel(path=path.strip("/")))
     return config
@@ -140,13 +184,29 @@ def run(args: argparse.Namespace) -> int:
     """Serve until interrupted. Returns the process exit code."""
     try:
         config = config_from_args(args)
-    except ValueError as exc:
+    except (ValueError, OSError) as exc:
         print(f"krea-tui sim: {exc}", file=sys.stderr)
         return 2
     from krea_tui.sim.server import serve
 
     try:
-        asyncio.run(serve(config))
+        if args.endpoint_file or args.idle_exit or args.port_fallback or args.listen_fd:
+            from pathlib import Path
+
+            from krea_tui.sim.service import serve_service
+
+            endpoint = Path(args.endpoint_file) if args.endpoint_file else None
+            asyncio.run(
+                serve_service(
+                    config,
+                    endpoint_file=endpoint,
+                    idle_exit=args.idle_exit,
+                    port_fallback=args.port_fallback,
+                    listen_fd=args.listen_fd,
+                )
+            )
+        else:
+            asyncio.run(serve(config))
     except KeyboardInterrupt:
         return 0
     except OSError as exc:  # typically the port is taken

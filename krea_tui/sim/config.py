@@ -138,6 +138,14 @@ class SimConfig:
     cursor_key: str = "next_cursor"  # "nextCursor" reproduces the older docs
     previews: bool = True  # low-resolution preview in result.urls during intermediate-complete
     log: bool = False  # uvicorn access log
+    # A life cycle as varied as the docs allow (reference §4.2): some jobs are created already
+    # processing, some skip `scheduled`, only some show an `intermediate-complete` preview, and
+    # jobs created in the same millisecond share their `created_at` (paging stays exact). Off by
+    # default: the uniform life cycle is what most tests measure against. Demo mode turns it on.
+    varied: bool = False
+    # SQLite file holding every job, so the simulator can stop (or be killed) and resume where
+    # it was. None: jobs live in memory only (the default of `krea-tui sim`).
+    state_file: str | None = None
 
     def __post_init__(self) -> None:
         if self.speed <= 0:

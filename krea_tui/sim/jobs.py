@@ -79,6 +79,8 @@ class SimJob:
     terminal_status: str | None = None
     terminal_at: float | None = None
     cancelled_by_user: bool = False
+    # Varied life cycle: a phase planned to last 0 s is skipped (not shown in the timeline).
+    skip_empty: bool = False
 
     @property
     def end(self) -> float:
@@ -116,6 +118,8 @@ class SimJob:
                     index > 0 and self.terminal_at is not None and at >= self.terminal_at
                 ):
                     break
+                if self.skip_empty and self.durations[index] <= 0:
+                    continue
                 out.append((PHASES[index], at))
         if self.terminal_status is not None and self.terminal_at is not None:
             out.append((self.terminal_status, self.terminal_at))

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from krea_tui.sim.config import SimConfig
+from krea_tui.sim.durable import JobFile
 from krea_tui.sim.jobs import (
     CANCELLABLE,
     FAILURES,
@@ -33,6 +34,7 @@ from krea_tui.sim.jobs import (
     JobRequest,
     Outcome,
     SimJob,
+    iso_ms,
     iso_seconds,
     parse_cursor,
 )
@@ -86,6 +88,10 @@ class SimState:
         self.balance_usd: float | None = config.balance_usd
         self.charged_usd = 0.0
         self.on_change: Callable[[], None] | None = None  # wakes the server's scheduler
+        self._file: JobFile | None = None
+        if config.state_file:
+            self._file = JobFile(config.state_file)
+            self._load(self._file)
 
     # -- commands ---------------------------------------------------------------------------
 
@@ -101,25 +107,29 @@ class SimState:
                 raise BacklogFull(self._retry_after(user, now))
             forced = self._forced.popleft() if self._forced else {}
             last_ms = user.created_keys[-1] if user.created_keys else 0
-            created_ms = max(math.floor(now * 1000), last_ms + 1)
+            if self.config.varied:
+                # Jobs created within one millisecond share their created_at, as on a busy server.
+                created_ms = max(math.floor(now * 1000), last_ms)
+            else:
+                created_ms = max(math.floor(now * 1000), last_ms + 1)
             outcome = self._outcome(forced)
+            durations = self._durations(request.seconds, forced.get("durations"), outcome)
+            varied = self.config.varied and "durations" not in forced
+            if varied:
+                durations = self._vary(durations, outcome, starts_now)
             job = SimJob(
                 job_id=str(uuid.uuid4()),
                 token=token,
                 request=request,
                 created=now,
                 created_ms=created_ms,
-                durations=self._durations(request.seconds, forced.get("durations"), outcome),
+                durations=durations,
                 outcome=outcome,
+                skip_empty=varied,
             )
-            user.jobs.append(job)
-            user.created_keys.append(created_ms)
-            self._jobs[job.job_id] = job
-            if starts_now:
-                self._start(user, job, now)
-            else:
-                job.was_backlogged = True
-                user.backlog.append(job)
+            self._add(user, job, started=starts_now)
+            if self._file is not None:
+                self._file.add(job, started_at_create=starts_now)
             body = job.to_json(now, previews=self.config.previews)
         self.notify()
         return body
@@ -152,10 +162,12 @@ class SimState:
                 return [], None
             end = len(user.jobs)
             if cursor_us is not None:
-                end = bisect.bisect_left(user.created_keys, math.ceil(cursor_us / 1000))
+                end = self._cursor_end(user, cursor_us)
             items: list[dict[str, Any]] = []
             more = False
-            for job in reversed(user.jobs[:end]):
+            last_index = end
+            for index in range(end - 1, -1, -1):
+                job = user.jobs[index]
                 if wanted_types is not None and job.request.job_type not in wanted_types:
                     continue
                 if status is not None and job.status_at(now) != status:
@@ -164,7 +176,8 @@ class SimState:
                     more = True
                     break
                 items.append(job.to_json(now, previews=self.config.previews))
-            next_cursor = items[-1]["created_at"] if more and items else None
+                last_index = index
+            next_cursor = self._cursor_after(user, last_index) if more and items else None
             return items, next_cursor
 
     def cancel(self, token: str, job_id: str) -> tuple[str, dict[str, Any] | None]:
@@ -183,6 +196,8 @@ class SimState:
             job.cancelled_by_user = True
             self._terminate(job, "cancelled", now)
             self._fill(user, now)
+            if self._file is not None:
+                self._file.cancel(job_id, now)
             body = job.to_json(now, previews=self.config.previews)
         self.notify()
         return "ok", body
@@ -213,6 +228,26 @@ class SimState:
             self._rng = random.Random(self.config.seed)
             self.balance_usd = self.config.balance_usd
             self.charged_usd = 0.0
+            if self._file is not None:
+                self._file.clear()
+
+    def rebase(self, base_url: str) -> None:
+        """Serve every job's result links from `base_url` (a restarted service may have a new
+        port; links handed out before point at the old one)."""
+        with self._lock:
+            for job in self._jobs.values():
+                job.request.base_url = base_url
+
+    def close(self) -> None:
+        with self._lock:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+
+    @property
+    def job_count(self) -> int:
+        with self._lock:
+            return len(self._jobs)
 
     # -- queries ----------------------------------------------------------------------------
 
@@ -272,6 +307,90 @@ class SimState:
             return due
 
     # -- internals --------------------------------------------------------------------------
+
+    def _add(self, user: _User, job: SimJob, *, started: bool) -> None:
+        user.jobs.append(job)
+        user.created_keys.append(job.created_ms)
+        self._jobs[job.job_id] = job
+        if started:
+            self._start(user, job, job.created)
+        else:
+            job.was_backlogged = True
+            user.backlog.append(job)
+
+    def _load(self, store: JobFile) -> None:
+        """Rebuild the queues from the stored jobs by replaying creations and cancellations in
+        time order: the same transitions happen at the same clock times as if the simulator had
+        never stopped, so jobs progressed (and finished) while nobody was serving them."""
+        events: list[tuple[float, int, int, SimJob, bool]] = []
+        for order, (job, started, cancelled_at) in enumerate(store.load()):
+            events.append((job.created, 0, order, job, started))
+            if cancelled_at is not None:
+                events.append((cancelled_at, 1, order, job, False))
+        events.sort(key=lambda event: (event[0], event[2], event[1]))
+        for at, kind, _order, job, started in events:
+            self._advance(at)
+            user = self._users.setdefault(job.token, _User())
+            if kind == 0:
+                self._add(user, job, started=started)
+            elif job in user.running:
+                user.running.remove(job)
+                job.cancelled_by_user = True
+                self._terminate(job, "cancelled", at)
+                self._fill(user, at)
+        self._advance(self.clock())
+        self._webhooks.clear()  # ends while nobody served are not delivered late
+        # Not the sequence the first run drew: a resumed service plans its new jobs afresh.
+        if self._jobs:
+            self._rng = random.Random(f"{self.config.seed}:{len(self._jobs)}")
+
+    def _vary(
+        self, durations: tuple[float, ...], outcome: Outcome, starts_now: bool
+    ) -> tuple[float, ...]:
+        """Skip some states (reference §4.2: a new job may already be processing; states can
+        be skipped; only some jobs have a preview). Total time is kept."""
+        out = list(durations)
+        queued, scheduled, processing = (PHASES.index(p) for p in PHASES[:3])
+        preview = PHASES.index("intermediate-complete")
+
+        def skip(index: int, into: int) -> None:
+            out[into] += out[index]
+            out[index] = 0.0
+
+        roll = self._rng.random()
+        if starts_now and roll < 0.25:
+            skip(queued, processing)  # created already processing
+            skip(scheduled, processing)
+        elif roll < 0.5:
+            skip(scheduled, processing)
+        if outcome.status == "completed" and self._rng.random() < 0.5:
+            skip(preview, preview - 1)  # no intermediate-complete, no preview
+        return tuple(out)
+
+    @staticmethod
+    def _cursor_end(user: _User, cursor_us: int) -> int:
+        """Index (in creation order) of the first job not strictly before the cursor. A cursor
+        this simulator made for a job sharing its millisecond carries the job's place among
+        those in its microseconds (1-999); any other date-time means "created before"."""
+        ms, place = divmod(cursor_us, 1000)
+        if place == 0:
+            return bisect.bisect_left(user.created_keys, ms)
+        start = bisect.bisect_left(user.created_keys, ms)
+        stop = bisect.bisect_right(user.created_keys, ms)
+        if start == stop:  # not one of ours: plain "before this instant"
+            return bisect.bisect_left(user.created_keys, ms + 1)
+        return min(stop, start + place - 1)
+
+    @staticmethod
+    def _cursor_after(user: _User, index: int) -> str:
+        """next_cursor after the job at `index`: its created_at, plus its place among the jobs
+        of its millisecond when older jobs share that millisecond (so none is skipped)."""
+        ms = user.created_keys[index]
+        start = bisect.bisect_left(user.created_keys, ms)
+        if start == index:
+            return iso_ms(ms)
+        place = min(999, index - start + 1)
+        return iso_ms(ms)[:-1] + f"{place:03d}Z"
 
     def notify(self) -> None:
         """Wake the server's scheduler: something may now be due sooner."""

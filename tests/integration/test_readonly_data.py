@@ -56,4 +56,4 @@ def test_a_data_folder_that_cannot_exist_is_a_sentence_not_a_traceback(
         assert "Traceback" not in result.err, result.err
         assert result.code in (0, 3)
         if args[0] == "submit":
-            assert result.code == 3 and "cannot open the history" in result.err
+            assert result.code == 3 and "cannot" in result.err and str(blocker) in result.err
