@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from krea_tui.core.api import KreaClient
-from krea_tui.core.downloads import Downloader
+from krea_tui.core.downloads import NOT_SAVED, Downloader
 from krea_tui.core.errors import ConflictError, KreaError, NotFoundError, ValidationError
 from krea_tui.core.events import (
     ConnectionEvent,
@@ -497,6 +497,17 @@ class JobEngine:
                 log.warning("job %s: stopped while sending it; checking the server", job.short_id)
                 self.watcher.wake.set()
 
+    def _adopt_unsaved(self) -> None:
+        """Results nobody is saving: their owner died before (or while) saving them, after
+        its completion was last seen. The process polling for everyone takes them on."""
+        if not self.config.auto_download or self.store.queue_state().watcher != self.store.me:
+            return
+        for local_id in self.store.completed_without_files():
+            if not self.downloads.is_pending(local_id) and self.downloads_here(local_id):
+                job = self.store.get(local_id)
+                if not (job.error_message or "").startswith(NOT_SAVED):
+                    self.downloads.request(local_id)
+
     async def _follow(self) -> None:
         """Show what the other processes on this history do: jobs they add, send, see end or
         save, and their pause. Our own changes were announced when we made them."""
@@ -508,6 +519,7 @@ class JobEngine:
             looks += 1
             if looks % ORPHAN_CHECK_EVERY == 0:
                 self.release_orphans()
+                self._adopt_unsaved()
             now_version = store.data_version()
             if now_version == version:
                 continue
