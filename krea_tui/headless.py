@@ -24,6 +24,7 @@ from krea_tui.core.batch import expand
 from krea_tui.core.catalog import Catalog, UnknownModelError, format_totals
 from krea_tui.core.downloads import NOT_SAVED, save_error
 from krea_tui.core.events import DownloadEvent, JobEvent, NoticeEvent
+from krea_tui.core.job_order import age_seconds, ran_seconds
 from krea_tui.core.models import JobStatus
 from krea_tui.core.query import ACTIVE, STATUS_GROUPS
 from krea_tui.core.status import LocalStatus, is_final
@@ -101,22 +102,30 @@ def print_jobs(jobs: Sequence[StoredJob], *, as_json: bool) -> None:
         for job in jobs:
             print(json.dumps(job_record(job), sort_keys=True), flush=True)
         return
+    if not jobs:
+        return
     now = utcnow()
+    # The times as the TUI's queue names them: Age since it was asked for, Ran on the server.
+    print(f"{'ID':8}  {'Status':21}  {'Model':24}  {'Age':>5}  {'Ran':>5}  {'Prompt':40}  Result")
     for job in jobs:
-        age = int((now - job.created_at).total_seconds())
         # A result not saved says so even when another result of the job was saved.
         where = save_error(job) or (job.files[0] if job.files else (job.error_message or ""))
         print(
-            f"{job.short_id:8}  {job.status:21}  {job.model:24}  {_age(age):>5}  "
+            f"{job.short_id:8}  {job.status:21}  {job.model:24}  "
+            f"{_age(age_seconds(job, now)):>5}  {_age(ran_seconds(job, now)):>5}  "
             f"{job.prompt[:40]!s:40}  {where}"
         )
 
 
-def _age(seconds: int) -> str:
+def _age(seconds: float | None) -> str:
+    """A duration in its largest whole unit ("3m"); "-" for a time that has not begun."""
+    if seconds is None:
+        return "-"
+    whole = max(0, int(seconds))
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
+        if whole >= size:
+            return f"{whole // size}{unit}"
+    return f"{whole}s"
 
 
 class Progress:

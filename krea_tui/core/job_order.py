@@ -23,9 +23,32 @@ _STATUS_RANK = {
 }
 
 
-def run_seconds(job: StoredJob, now: datetime) -> float:
-    """What the Time column shows: run time once finished, age while not."""
-    return ((job.finished_at or now) - job.created_at).total_seconds()
+def age_seconds(job: StoredJob, now: datetime) -> float:
+    """The "Age" column: seconds since the job was asked for, time held here included."""
+    return (now - job.created_at).total_seconds()
+
+
+def ran_seconds(job: StoredJob, now: datetime) -> float | None:
+    """The "Ran" column: the server's time on the job, from when it took it to its end (or `now`
+    while it runs); None for a job the server never took (held, being sent, refused). Time
+    held in the local queue is not counted.
+
+    A finished job's two ends are both the server's. A running job's start is when it was sent
+    from here (a moment before the server created it), so that it is compared with this
+    machine's `now` rather than with another clock; a job sent from elsewhere (imported) has
+    only the server's."""
+    if job.remote_created_at is None:
+        return None
+    if job.finished_at is not None:
+        end, start = job.finished_at, job.remote_created_at
+    else:
+        end, start = now, job.submitted_at or job.remote_created_at
+    return max(0.0, (end - start).total_seconds())
+
+
+def _ran_key(job: StoredJob, now: datetime) -> float:
+    ran = ran_seconds(job, now)
+    return -1.0 if ran is None else ran  # jobs not run yet first
 
 
 def _size(job: StoredJob) -> tuple[int, str]:
@@ -50,7 +73,7 @@ SORT_KEYS: dict[str, SortKey] = {
     "status": lambda job, now: (_STATUS_RANK.get(job.status, 99), job.position),
     "prompt": lambda job, now: job.prompt.lower(),
     "model": lambda job, now: job.model,
-    "time": run_seconds,
+    "time": _ran_key,
     "seed": lambda job, now: _seed(job),
     "size": lambda job, now: _size(job),
     "id": lambda job, now: job.remote_id or job.local_id,

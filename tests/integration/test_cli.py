@@ -461,3 +461,37 @@ def test_import_brings_in_jobs_made_elsewhere_once(
     assert again.code == 0 and again.records == []
     listed = krea(cli_env, "jobs", "--json", **against(sim))
     assert {r["id"] for r in listed.records} == {r["id"] for r in first.records}
+
+
+# -- what `jobs` shows ---------------------------------------------------------------------------
+
+
+def test_jobs_names_its_times_age_and_ran_and_ran_leaves_out_time_held_here(
+    cli_env: dict[str, str],
+) -> None:
+    import sqlite3
+    from datetime import datetime, timedelta
+
+    submitted = krea(cli_env, "submit", "--demo", "--wait", "--json", "a fox")
+    assert submitted.code == 0, submitted.err
+    (record,) = submitted.records
+    # As if the job had waited two hours in the local queue before it was sent.
+    history = sqlite3.connect(Path(cli_env["KREA_TUI_DATA_DIR"]) / "demo-history.sqlite3")
+    with history:
+        (created,) = history.execute("SELECT created_at FROM jobs").fetchone()
+        earlier = datetime.fromisoformat(created) - timedelta(hours=2)
+        history.execute("UPDATE jobs SET created_at = ?", (earlier.isoformat(),))
+    history.close()
+
+    listed = krea(cli_env, "jobs", "--demo")
+    assert listed.code == 0, listed.err
+    header, row = listed.out.splitlines()
+    assert header.split()[:6] == ["ID", "Status", "Model", "Age", "Ran", "Prompt"]
+    assert "Time" not in header
+    short_id, status, _model, age, ran, *_rest = row.split()
+    assert (short_id, status) == (record["id"][:8], "completed")
+    assert age == "2h"  # since it was asked for
+    assert ran.endswith("s") and int(ran[:-1]) < 60  # the demo's seconds on the server
+    # Columns line up under their names.
+    assert row[header.index("Age") :].lstrip().startswith(age)
+    assert row[header.index("Ran") :].lstrip().startswith(ran)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from krea_tui.core.job_order import ran_seconds
 from krea_tui.tui.app import KreaApp
 from krea_tui.tui.widgets.filter_bar import FilterBar
 from tests.tui.conftest import settle
@@ -92,12 +93,9 @@ async def test_sort_cycles_columns_and_reverses_keeping_the_cursor(
         await pilot.press("O")
         rank = [order.index(table.jobs[i].status) for i in table.shown_ids()]
         assert rank == sorted(rank, reverse=True)  # the same groups, last first
-        await pilot.press("o")  # → time
-        times = [
-            (table.jobs[i].finished_at or app.now()) - table.jobs[i].created_at
-            for i in table.shown_ids()
-        ]
-        assert times == sorted(times)
+        await pilot.press("o")  # → time: what the "Ran" column shows, jobs not run first
+        times = [ran_seconds(table.jobs[i], app.now()) for i in table.shown_ids()]
+        assert times == sorted(times, key=lambda ran: -1.0 if ran is None else ran)
         assert "sort run time" in str(main_screen(app).query_one("#view-info").render())
 
 

@@ -34,7 +34,7 @@ from textual.widgets.data_table import (
 
 from krea_tui.core.batch import SWEEP_PREFIX, swept_names
 from krea_tui.core.endings import tally
-from krea_tui.core.job_order import grouped, ordered
+from krea_tui.core.job_order import grouped, ordered, ran_seconds
 from krea_tui.core.query import Query, parse
 from krea_tui.core.store import StoredJob, utcnow
 from krea_tui.tui.bulk import noun
@@ -47,7 +47,7 @@ COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("progress", "Prog", 6),
     ("prompt", "Prompt", 24),  # widened to fill the table; see `fit_prompt`
     ("model", "Model", 12),
-    ("time", "Time", 4),
+    ("time", "Ran", 4),  # the server's time on the job; see `ran_seconds`
     ("seed", "Seed", 10),
     ("size", "Size", 9),
 )
@@ -98,9 +98,10 @@ def job_size(job: StoredJob) -> str:
 
 
 def job_time(job: StoredJob, now: datetime) -> str:
-    """Run time for finished jobs, time since it was asked for otherwise."""
-    end = job.finished_at or now
-    return format_duration((end - job.created_at).total_seconds())
+    """The "Ran" cell: the server's time on the job (not the time held here), as `krea-tui
+    jobs` shows it; empty for a job the server has not had."""
+    ran = ran_seconds(job, now)
+    return "" if ran is None else format_duration(ran)
 
 
 def model_label(model: str) -> str:
