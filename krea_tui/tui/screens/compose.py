@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
+import weakref
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,11 +13,13 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, Select, Static, Switch, TextArea
 
 from krea_tui.core.batch import expand_prompt, with_seeds
 from krea_tui.core.catalog import DEFAULT_MODEL, ModelInfo
+from krea_tui.core.draft import Draft, DraftBox
 from krea_tui.tui.screens.krea_access import KreaAccess
 from krea_tui.tui.screens.modals import AskModal, ConfirmModal
 from krea_tui.tui.widgets.field_form import FieldForm
@@ -39,6 +43,9 @@ ASPECTS = [
     ("21:9  1536×640", (1536, 640)),
 ]
 MAX_COUNT = 100
+DRAFT_FILE = "compose-draft.json"
+# One draft per running app: what the form held when it was last left without sending.
+_DRAFTS: weakref.WeakKeyDictionary[Any, DraftBox] = weakref.WeakKeyDictionary()
 
 
 class ComposeScreen(KreaAccess, Screen[None]):
@@ -69,18 +76,42 @@ class ComposeScreen(KreaAccess, Screen[None]):
         Binding("f3", "save_preset", "Save preset", id="save-preset"),
         Binding("f4", "sweep", "Sweep", id="sweep"),
         Binding("f5", "prompt_history", "History", id="prompt-history"),
+        Binding("f8", "discard_draft", "Discard draft", show=False, id="discard-draft"),
     ]
 
     def __init__(self, *, model: str | None = None, request: Mapping[str, Any] | None = None):
         super().__init__()
         self._model_path = model or DEFAULT_MODEL
         self._request = dict(request or {})
+        # A plain `n` brings back the draft; a form opened from a job or preset does not.
+        self._plain = model is None and not request
+        self._restored: Draft | None = None
+        self._opening: Draft | None = None  # the form as opened: leaving it unchanged keeps
+        self._last: Draft | None = None  # the draft there is; the form at the last check
+        self._done = False  # sent, or its draft already kept
 
     @property
     def model(self) -> ModelInfo:
         return self.krea.catalog.get(self._model_path)
 
+    def _drafts(self) -> DraftBox:
+        box = _DRAFTS.get(self.app)
+        if box is None:
+            config = self.krea.settings.config_path
+            box = DraftBox(config.parent / DRAFT_FILE if config is not None else None)
+            _DRAFTS[self.app] = box
+        return box
+
     def compose(self) -> ComposeResult:
+        if self._plain:
+            self._restored = self._drafts().get()
+        draft = self._restored
+        if draft is not None:
+            if draft.model in self.krea.catalog:
+                self._model_path = draft.model
+            self._request = {"prompt": draft.prompt, "_count": draft.count}
+            if draft.seed:
+                self._request["seed"] = draft.seed
         models = [(f"{m.name}  ({m.path})", m.path) for m in self.krea.catalog.models()]
         with Horizontal(id="compose-top"):
             yield Label("model")
@@ -106,9 +137,14 @@ class ComposeScreen(KreaAccess, Screen[None]):
                     id="seed",
                     compact=True,
                 )
+                modes = {value for _, value in SEED_MODES}
+                if draft is not None and draft.seed_mode in modes:
+                    mode = draft.seed_mode
+                else:
+                    mode = "random" if seed is None else "fixed"
                 yield Select(
                     SEED_MODES,
-                    value="random" if seed is None else "fixed",
+                    value=mode,
                     id="seed-mode",
                     allow_blank=False,
                     compact=True,
@@ -124,9 +160,76 @@ class ComposeScreen(KreaAccess, Screen[None]):
     async def on_mount(self) -> None:
         self._layout_for_model()
         self.query_one("#prompt", TextArea).focus()
-        if not self._request:
+        if self._restored is not None:
+            self._restore_fields(self._restored.fields)
+            self.notify("Draft restored (f8 discards it)", timeout=4)
+        elif not self._request:
             await self._apply_default_preset()
         self._check()
+        self._opening = self._state()
+
+    # -- the draft -------------------------------------------------------------------------------
+
+    def _state(self) -> Draft:
+        """The form as typed, every field as text or choice, for a draft."""
+        fields: dict[str, Any] = {}
+        for field in self.query_one(FieldForm).fields:
+            widget = self.query_one(f"#field-{field.name}")
+            if isinstance(widget, Select):
+                if widget.value is not Select.NULL:
+                    fields[field.name] = widget.value
+            elif isinstance(widget, Input | Switch):
+                fields[field.name] = widget.value
+        return Draft(
+            model=self.model.path,
+            prompt=self.query_one("#prompt", TextArea).text,
+            count=self.query_one("#count", Input).value,
+            seed=self.query_one("#seed", Input).value,
+            seed_mode=str(self.query_one("#seed-mode", Select).value),
+            fields=fields,
+        )
+
+    def _restore_fields(self, values: Mapping[str, Any]) -> None:
+        for name, value in values.items():
+            try:
+                widget = self.query_one(f"#field-{name}")
+            except NoMatches:
+                continue  # a field the model no longer has
+            if isinstance(widget, Select):
+                field = self.model.field(name)
+                if field is not None and field.enum and value in field.enum:
+                    widget.value = value
+            elif isinstance(widget, Input | Switch) and type(value) is type(widget.value):
+                widget.value = value
+
+    def _keep_draft(self, state: Draft | None) -> None:
+        """Leaving without sending: keep the form unless it is as it was opened."""
+        if self._done:
+            return
+        self._done = True
+        if state is not None and state != self._opening:
+            self._drafts().put(state)
+
+    def _sent(self) -> None:
+        self._done = True
+        self._drafts().clear()
+
+    def on_unmount(self) -> None:
+        # Any other way out (the app quitting, a screen switch): the form as last checked.
+        self._keep_draft(self._last)
+
+    async def action_discard_draft(self) -> None:
+        """Forget the draft and start this form afresh."""
+        self._drafts().clear()
+        self.query_one("#prompt", TextArea).text = ""
+        self.query_one("#count", Input).value = "1"
+        self.query_one("#seed", Input).value = ""
+        self.query_one("#seed-mode", Select).value = "random"
+        self.query_one(FieldForm).reset()
+        await self._apply_default_preset()
+        self._check()
+        self._opening = self._state()
+        self.notify("Draft discarded", timeout=3)
 
     def _layout_for_model(self) -> None:
         model = self.model
@@ -204,6 +307,8 @@ class ComposeScreen(KreaAccess, Screen[None]):
             money += f" = {total}"
         state = f"{len(problems)} to fix: {problems[0]}" if problems else "ready: ctrl+s sends"
         summary.update(f"{self.model.name} · {n} job(s){money} · {state}")
+        with contextlib.suppress(NoMatches):  # the field form is being rebuilt for a model
+            self._last = self._state()
         return problems
 
     def _update_prompt_info(self) -> None:
@@ -273,9 +378,11 @@ class ComposeScreen(KreaAccess, Screen[None]):
             self.notify(f"Not sent: {problems[0]}", severity="error", timeout=5)
             return
         self.krea.submit(self.model.path, bodies)
+        self._sent()
         self.dismiss()
 
     def action_back(self) -> None:
+        self._keep_draft(self._state())
         self.dismiss()
 
     def action_sweep(self) -> None:
@@ -286,6 +393,7 @@ class ComposeScreen(KreaAccess, Screen[None]):
 
         def sent(result: SweepSent | None) -> None:
             if result is not None:
+                self._sent()
                 self.dismiss()
                 if result.open_sheet:
                     self.krea.open_contact_sheet(result.batch_id)
