@@ -499,8 +499,12 @@ class JobEngine:
 
     def _adopt_unsaved(self) -> None:
         """Results nobody is saving: their owner died before (or while) saving them, after
-        its completion was last seen. The process polling for everyone takes them on."""
-        if not self.config.auto_download or self.store.queue_state().watcher != self.store.me:
+        its completion was last seen. The process polling for everyone takes them on, or any
+        process when none polls (the owner may have been that one). Two saving one result is
+        harmless: the second writes over the first's file, recognised by its job id."""
+        if not self.config.auto_download:
+            return
+        if self.store.queue_state().watcher not in (None, self.store.me):
             return
         for local_id in self.store.completed_without_files():
             if not self.downloads.is_pending(local_id) and self.downloads_here(local_id):

@@ -247,6 +247,7 @@ class Soak:
     expected: dict[str, int] = field(default_factory=dict)  # tag -> jobs it asked for
     notes: list[str] = field(default_factory=list)
     _shown: dict[str, float] = field(default_factory=dict)  # local id -> first seen completed
+    released_at: float = 0.0  # when the last kill's cut-off POST was released and matched
 
     def __repr__(self) -> str:  # pytest prints it with every failure: kept short
         return f"Soak(seed={self.seed}, {len(self.procs)} processes, {len(self.notes)} notes)"
@@ -326,6 +327,18 @@ class Soak:
 
     def matched_after_kill(self) -> str | None:
         return self.dead_claims() or self.lost_pending()
+
+    def ready_to_kill(self) -> str | None:
+        """No lost answer is being matched, and no POST sent before the last kill's lost one
+        was given up is still under way: if the next kill cut it off, the server job it made
+        would fit the windows of both lost POSTs, and would honestly stay ambiguous."""
+        for row in self.rows():
+            sent = row["submitted_at"]
+            if row["status"] != "submitting" or not sent:
+                continue
+            if datetime.fromisoformat(sent).timestamp() <= self.released_at:
+                return f"{row['local_id'][:8]} sent before the last release, still unanswered"
+        return self.lost_pending()
 
     def unsettled(self) -> str | None:
         saved = self.saved()
@@ -408,15 +421,16 @@ class Soak:
         # only server job nobody has, and so be found again for sure.
         faults.drop_after_create_rate = 0.0
         try:
-            await self.until("lost answers matched before a kill", self.lost_pending, MATCHED)
+            await self.until("lost answers matched before a kill", self.ready_to_kill, MATCHED)
             if action.moment == "mid-save":
-                # Every result answers late until the kill: whatever the target saves next is
-                # still being saved when its moment comes.
-                faults.slow_rate, faults.groups = 1.0, ("results",)
+                # Every result answers 3 s late until the kill: whatever the target saves next
+                # is still being saved when its moment comes.
+                faults.slow_rate, faults.slow_seconds, faults.groups = 1.0, 3.0, ("results",)
             try:
                 landed = await self.moment(target, action)
             finally:
-                faults.slow_rate, faults.groups = FAULTS["slow_rate"], FAULTS["groups"]
+                faults.update({key: FAULTS[key] for key in ("slow_rate", "slow_seconds")})
+                faults.groups = FAULTS["groups"]
             sending = self.sent_by(target)
             if not target.alive:
                 self.notes.append(f"kill {target.name}: it had ended ({target.proc.returncode})")
@@ -427,6 +441,7 @@ class Soak:
             await self.restart(target, action.restart)
             await self.until("the killed process's POST released and matched",
                              self.matched_after_kill, MATCHED)  # fmt: skip
+            self.released_at = time.time()
         finally:
             faults.drop_after_create_rate = DROP
         if sending:  # did the server make the job of the POST the kill cut off?
@@ -495,9 +510,18 @@ class Soak:
             try:
                 await asyncio.wait_for(proc.proc.wait(), 30)
             except TimeoutError:
+                state = proc_state(proc.pid)
+                # PYTHONFAULTHANDLER (set for every child): SIGABRT prints where it is stuck.
+                proc.signal(signal.SIGABRT)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(proc.proc.wait(), 10)
                 proc.signal(signal.SIGKILL)
                 await proc.proc.wait()
-                raise AssertionError(f"{proc.name} did not end on SIGTERM") from None
+                stack = proc.log.read_text(errors="replace")[-6000:]
+                raise AssertionError(
+                    f"seed {self.seed}: {proc.name} (pid {proc.pid}, {state}) did not end within "
+                    f"30 s of SIGTERM; where it was:\n{stack}\n{self.describe()}"
+                ) from None
 
     def kill_all(self) -> None:
         for proc in self.procs:
@@ -519,6 +543,15 @@ class Soak:
             )
         lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
+
+
+def proc_state(pid: int) -> str:
+    """The process's state line from /proc (running, sleeping, zombie...)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return "gone"
+    return next((line for line in status.splitlines() if line.startswith("State:")), "?")
 
 
 def key_of(row: dict[str, Any] | StoredJob) -> Key:
@@ -554,6 +587,7 @@ async def test_processes_sharing_a_history_pause_die_and_lose_nothing(
         **against(sim),
         "KREA_TUI_DATA_DIR": str(data),
         "KREA_TUI_OUTPUT_DIR": str(data / "out"),  # one output folder for every process
+        "PYTHONFAULTHANDLER": "1",  # a child stuck at the end is made to say where (SIGABRT)
     }
     schedule = [plan(rng, seed, number) for number in range(ROUNDS)]
     async with running_engine(sim, data, max_posts=2, max_in_flight=6) as tui:
@@ -707,3 +741,58 @@ def check_end_state(soak: Soak) -> None:
         f"{sum('mid-save' in n for n in kills)} mid-save), "
         f"{len(soak.procs)} processes, codes {[p.proc.returncode for p in soak.procs]}"
     )
+
+
+# -- the soak's finding, pinned ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM], ids=["killed", "stopped"])
+async def test_a_result_left_unsaved_by_an_owner_that_polled_for_everyone_is_saved(
+    make_sim: SimFactory, tmp_path: Path, how: signal.Signals
+) -> None:
+    """The soak's mid-save kill, at the moment no other process would look again: the headless
+    submit polls for everyone (it holds the watcher lease), its job completes, the TUI shows it
+    so, and the submit dies (or is stopped: SIGTERM cancels its downloads too) while saving the
+    result. Nothing is active any more, so nobody takes the lease over; the TUI must still save
+    the result, as it would any result of a process that has ended."""
+    # Every result answers a minute late until the kill: the submit is still saving when it
+    # dies, and the TUI's own download later is not slowed.
+    faults = FaultConfig(slow_rate=1.0, slow_seconds=60.0, groups=("results",))
+    # Its job runs about 1.5 s: it ends after the TUI has started, so the TUI sees it end.
+    sim = make_sim(faults=faults, speed=5)
+    data = tmp_path / "data"
+    env = {
+        **make_cli_env(tmp_path),
+        **against(sim),
+        "KREA_TUI_DATA_DIR": str(data),
+        "KREA_TUI_OUTPUT_DIR": str(data / "out"),
+    }
+    async with running_engine(sim, data, start=False) as tui:
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "krea_tui", "submit", "--wait", "--count", "1", "lease holder",
+            cwd=ROOT, env=env, stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            # The TUI starts once the submit polls for everyone: it only follows the history.
+            deadline = time.monotonic() + 20
+            while not str(tui.store.queue_state().watcher).startswith(f"{child.pid}:"):
+                assert time.monotonic() < deadline, "the submit never polled for everyone"
+                await asyncio.sleep(0.01)
+            await tui.engine.start()
+            (job,) = tui.store.jobs()
+            await tui.log.wait_for(
+                lambda: tui.log.saw(job.local_id, "completed"), 20, "the TUI to show it completed"
+            )
+            assert not tui.job(job.local_id).files, "saved before the kill: nothing tested"
+            child.send_signal(how)
+            await asyncio.wait_for(child.wait(), 30)
+            faults.slow_rate = 0.0
+        finally:
+            if child.returncode is None:
+                child.kill()
+                await child.wait()
+        # A few orphan checks and one late download later, at the most.
+        await tui.wait_settled([job.local_id], timeout=30)
+        check_saved_files(tui.job(job.local_id), tui.output_dir)
+    assert len(list((data / "out").rglob("*.png"))) == 1
