@@ -15,7 +15,7 @@ from krea_tui.core.models import LIFECYCLE_ORDER
 from krea_tui.core.store import StoredJob
 
 # Where local states sit among the server's: held and sending come before queued.
-_STATUS_RANK = {
+STATUS_RANK = {
     "held": -3,
     "submitting": -2,
     "unknown": -1,
@@ -70,7 +70,7 @@ SortKey = Callable[[StoredJob, datetime], Any]
 # Column key -> sort key. "created" is the order jobs were asked for (the queue's own order).
 SORT_KEYS: dict[str, SortKey] = {
     "created": lambda job, now: job.position,
-    "status": lambda job, now: (_STATUS_RANK.get(job.status, 99), job.position),
+    "status": lambda job, now: (STATUS_RANK.get(job.status, 99), job.position),
     "prompt": lambda job, now: job.prompt.lower(),
     "model": lambda job, now: job.model,
     "time": _ran_key,

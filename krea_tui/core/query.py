@@ -55,6 +55,10 @@ class Term:
     text: str  # as typed, for showing back
     test: Predicate = field(compare=False, repr=False)
     negated: bool = False
+    # What the term says, for compiling it to SQL (queue_sql): a token's key ("" for a word)
+    # and its value (the word itself for a word).
+    key: str = field(default="", compare=False)
+    value: str = field(default="", compare=False)
 
     def holds(self, job: StoredJob, now: datetime) -> bool:
         return self.test(job, now) != self.negated
@@ -174,9 +178,9 @@ def parse(text: str) -> Query:
             if isinstance(made, str):
                 problems.append(made)
                 continue
-            terms.append(Term(raw, made, negated))
+            terms.append(Term(raw, made, negated, key.lower(), value))
         else:
-            terms.append(Term(raw, _word_test(body), negated))
+            terms.append(Term(raw, _word_test(body), negated, "", body))
     return Query(text=text, terms=tuple(terms), problems=tuple(problems))
 
 

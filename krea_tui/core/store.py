@@ -19,11 +19,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from krea_tui.core import search_index
 from krea_tui.core.clock import utcnow
 from krea_tui.core.models import Job, parse_time
 from krea_tui.core.processes import this_process
 from krea_tui.core.schema import MIGRATIONS
 from krea_tui.core.status import LocalStatus, is_active_remote, is_final
+from krea_tui.core.store_reads import QueueReads
 from krea_tui.core.store_shared import SharedQueue
 
 # What a StoredJob is built from, in `_row_to_job`'s order (the raw answer is left out).
@@ -44,6 +46,10 @@ def _json(text: str) -> Any:
     except ValueError:
         return json.loads(text)
     return value if end == len(text) else json.loads(text)
+
+
+def _lower(text: str | None) -> str | None:
+    return None if text is None else str(text).lower()
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -137,7 +143,7 @@ def _open_readonly(path: Path) -> sqlite3.Connection:
     raise StoreError(f"cannot read the history at {path}: {error}")
 
 
-class JobStore(SharedQueue):
+class JobStore(QueueReads, SharedQueue):
     """SQLite-backed job history, shared by every krea-tui process using the same file. Not
     thread-safe: use it from one event loop. Every write transaction is `BEGIN IMMEDIATE`: a
     deferred one that reads before it writes fails at once ("database is locked") when another
@@ -165,6 +171,11 @@ class JobStore(SharedQueue):
                 f"{self.path} was written by a newer krea-tui (schema {self.schema_version}); "
                 "upgrade krea-tui to read it"
             )
+        # The queue view's filter lowercases text as Python does (SQLite's lower() knows ASCII
+        # only); see queue_sql.
+        self._db.create_function("krea_lower", 1, _lower, deterministic=True)
+        self.has_word_index = search_index.has_words(self._db)
+        self.has_tally = self.schema_version >= 3  # a read-only older history has none
 
     def _open(self) -> sqlite3.Connection:
         if str(self.path) != ":memory:":
@@ -190,12 +201,14 @@ class JobStore(SharedQueue):
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
+            self._mend_word_index()
         except BaseException:
             self._db.close()
             raise
         return self._db
 
     _SELECT = _SELECT_JOBS
+    _COLUMNS = _JOB_COLUMNS
 
     def close(self) -> None:
         self._db.close()
@@ -217,15 +230,31 @@ class JobStore(SharedQueue):
                     f"{self.path} was written by a newer krea-tui (schema {version}); "
                     "upgrade krea-tui to open it"
                 )
-            for number, statements in enumerate(MIGRATIONS[version:], start=version + 1):
-                for statement in statements:
-                    self._db.execute(statement)
+            for number, steps in enumerate(MIGRATIONS[version:], start=version + 1):
+                for step in steps:
+                    if isinstance(step, str):
+                        self._db.execute(step)
+                    else:
+                        step(self._db)
                 self._db.execute(f"PRAGMA user_version={number}")
         except BaseException:
             if self._db.in_transaction:
                 self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
+
+    def _mend_word_index(self) -> None:
+        """Make the word index of a history written where SQLite had no FTS5, and remake one
+        whose rowids no longer match its jobs (see `search_index.words_in_step`)."""
+        db = self._db
+        if search_index.has_words(db):
+            if search_index.words_in_step(db):
+                return
+            with self.transaction():
+                search_index.rebuild_words(db)
+        elif search_index.fts5_available(db):
+            with self.transaction():
+                search_index.create_words(db)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -394,7 +423,7 @@ class JobStore(SharedQueue):
 
     # -- reads ---------------------------------------------------------------------------------
 
-    def _row_to_job(self, row: sqlite3.Row, files: Sequence[str] = ()) -> StoredJob:
+    def _row_to_job(self, row: Sequence[Any], files: Sequence[str] = ()) -> StoredJob:
         # By position, in `_JOB_COLUMNS` order: a 10,000-job history is built before the first
         # frame, and name lookups and the server's raw answers (never shown) were half of it.
         (local_id, model, request, status, position, created_at, preset, batch_id, remote_id,

@@ -1,4 +1,6 @@
-"""`python -m tests.bench [--quick] [--only NAME,...]`: every benchmark, one JSON line per figure.
+"""`python -m tests.bench [--quick] [--only NAME,...] [--history N,...]`: every benchmark, one
+JSON line per figure. `--history` sets the history sizes of the benchmarks that take them
+(queue).
 
 Each benchmark runs in a fresh interpreter, so one's threads, caches and heap never colour the
 next one's timings or memory. Exit status: 0 when every targeted figure is ok, 1 otherwise.
@@ -15,7 +17,7 @@ import sys
 
 from tests.bench.common import Figure
 
-BENCHMARKS = ("startup", "table", "memory", "images", "downloads", "status")
+BENCHMARKS = ("startup", "table", "memory", "images", "downloads", "status", "queue")
 
 
 def run_here(name: str, quick: bool) -> list[Figure]:
@@ -27,8 +29,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="short runs: a smoke pass (~1 min)")
     parser.add_argument("--only", help=f"comma-separated subset of: {', '.join(BENCHMARKS)}")
+    parser.add_argument("--history", help="history sizes, comma-separated (queue)")
     parser.add_argument("--here", help=argparse.SUPPRESS)  # run one benchmark in this process
     args = parser.parse_args(argv)
+    if args.history:
+        # Read by the benchmarks themselves, in the fresh interpreter each one runs in.
+        os.environ["KREA_BENCH_HISTORY"] = args.history.replace("_", "")
     if args.here:
         # Frames are produced for a truecolor terminal: with TERM=xterm alone Rich would map
         # every colour to the 16 standard ones, a cost real terminals today do not ask for.

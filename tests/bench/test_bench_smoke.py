@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.bench import downloads, images, status, table
+from tests.bench import downloads, images, queue, queue_history, status, table
 from tests.bench.common import Figure, build_history, percentile, wait_loaded
 from tests.bench.simproc import sim_process
 
@@ -68,6 +68,25 @@ async def test_table_takes_every_row_and_every_update(tmp_path: Path) -> None:
         assert counter["handled"] == 100  # one event per change reached the screen
         moved = {rid: job.status for rid, job in seen.items()}
         assert all(app.store.by_remote_id(rid).status == new for rid, new in moved.items())
+
+
+def test_the_queue_model_asks_as_little_of_a_long_history_as_of_a_short_one(
+    tmp_path: Path,
+) -> None:
+    runs = []
+    for count in (2_000, 20_000):
+        path = tmp_path / f"{count}.sqlite3"
+        queue_history.build(path, count, in_flight=100)
+        runs.append(queue.work(path))
+    short, long = runs
+    assert (short["rows"], long["rows"]) == (2_100, 20_100)
+    # Opening and showing the newest rows, then paging: the same work for 10x the history.
+    assert long["open_built"] == short["open_built"] == 100 + queue.WINDOW  # in flight + shown
+    assert long["page_built"] == short["page_built"] == [queue.WINDOW] * 10
+    assert long["open_steps"] <= 1.5 * short["open_steps"]
+    assert max(long["page_steps"]) <= 1.5 * max(short["page_steps"])
+    assert long["open_peak_kb"] <= 1.5 * short["open_peak_kb"]
+    assert long["peak_kb"] <= 1.5 * short["peak_kb"]
 
 
 async def test_viewer_draws_a_large_result() -> None:
