@@ -29,6 +29,7 @@ from krea_tui.core.models import JobStatus
 from krea_tui.core.query import ACTIVE, STATUS_GROUPS
 from krea_tui.core.status import LocalStatus, is_final
 from krea_tui.core.store import JobStore, StoredJob, StoreError, utcnow
+from krea_tui.core.submit import Order
 from krea_tui.core.watcher import AMBIGUOUS, GAVE_UP, UNKNOWN_GIVE_UP
 from krea_tui.presets import load_presets
 from krea_tui.runtime import Runtime, SetupError, open_runtime
@@ -263,10 +264,9 @@ def report_unsaved(jobs: Sequence[StoredJob]) -> None:
 # -- commands ------------------------------------------------------------------------------------
 
 
-def build_requests(
-    runtime: Runtime, args: argparse.Namespace, prompt: str | None
-) -> tuple[str, list[dict[str, Any]], str | None]:
-    """(model, request bodies, preset name) from flags and preset, validated before sending."""
+def build_requests(runtime: Runtime, args: argparse.Namespace, prompt: str | None) -> Order:
+    """The model, request bodies and preset name from flags and preset, validated before
+    sending."""
     overrides = parse_params(args.param)
     for key in ("width", "height", "steps", "seed"):
         value = getattr(args, key, None)
@@ -296,7 +296,7 @@ def build_requests(
         problems = runtime.catalog.validate(info.path, candidate)
         if problems:
             raise UsageError("invalid request:\n  " + "\n  ".join(p.message for p in problems))
-    return info.path, bodies, preset.name if preset else None
+    return Order(info.path, bodies, preset.name if preset else None)
 
 
 async def finish(runtime: Runtime, jobs: Sequence[StoredJob], args: argparse.Namespace) -> int:
@@ -347,27 +347,26 @@ async def _until_sent(runtime: Runtime, local_ids: Sequence[str], timeout: float
 
 async def cmd_submit(runtime: Runtime, args: argparse.Namespace) -> int:
     prompt = " ".join(args.prompt) if args.prompt else None
-    model, bodies, preset = build_requests(runtime, args, prompt)
-    cost, unit = runtime.catalog.cost_with_unit(model, bodies[0])
-    jobs = runtime.engine.enqueue(model, bodies, preset=preset, cost_estimate=cost, cost_unit=unit)
+    # `--count 20` makes one batch, as N = 20 in the compose form does.
+    jobs = runtime.engine.submit(runtime.catalog, [build_requests(runtime, args, prompt)])
     return await finish(runtime, jobs, args)
 
 
-Planned = Sequence[tuple[str, list[dict[str, Any]], str | None]]  # (model, bodies, preset)
+Planned = Sequence[Order]
 
 
 def _count(planned: Planned) -> int:
-    return sum(len(bodies) for _, bodies, _ in planned)
+    return sum(len(order.bodies) for order in planned)
 
 
 def _jobs(count: int) -> str:
     return f"{count} job" if count == 1 else f"{count} jobs"
 
 
-def _by_model(planned: Planned) -> dict[str, list[dict[str, Any]]]:
-    models: dict[str, list[dict[str, Any]]] = {}
-    for model, bodies, _ in planned:
-        models.setdefault(model, []).extend(bodies)
+def _by_model(planned: Planned) -> dict[str, list[Mapping[str, Any]]]:
+    models: dict[str, list[Mapping[str, Any]]] = {}
+    for order in planned:
+        models.setdefault(order.model, []).extend(order.bodies)
     return models
 
 
@@ -452,7 +451,7 @@ async def cmd_batch(runtime: Runtime, args: argparse.Namespace) -> int:
     entries = read_batch_file(Path(args.file))
     if not entries:
         raise UsageError(f"{args.file}: no jobs in it")
-    planned: list[tuple[str, list[dict[str, Any]], str | None]] = []
+    planned: list[Order] = []
     for number, entry in enumerate(entries, start=1):
         entry = dict(entry)
         params = entry.pop("params", {})
@@ -477,13 +476,7 @@ async def cmd_batch(runtime: Runtime, args: argparse.Namespace) -> int:
         if not await ask(f"{question} [y/N] "):
             print("krea-tui batch: nothing sent", file=sys.stderr)
             return EXIT_OK
-    batch_id = utcnow().strftime("b%Y%m%d-%H%M%S")
-    jobs: list[StoredJob] = []
-    for model, bodies, preset in planned:
-        cost, unit = runtime.catalog.cost_with_unit(model, bodies[0])
-        jobs += runtime.engine.enqueue(
-            model, bodies, preset=preset, batch_id=batch_id, cost_estimate=cost, cost_unit=unit
-        )
+    jobs = runtime.engine.submit(runtime.catalog, planned)
     return await finish(runtime, jobs, args)
 
 

@@ -194,15 +194,17 @@ def sweep(bodies: Sequence[Mapping[str, Any]], axes: Sequence[SweepAxis]) -> lis
 
 def sweep_batch_id(axes: Sequence[SweepAxis], now: datetime | None = None) -> str:
     """A batch id that also says which parameters were swept, so a contact sheet can lay the
-    batch out by them: `sweep-20261123-120000-3fa2+steps+guidance_scale_flux`. `+` because the
+    batch out by them: `sweep-20261123-120000-3fa2c01d+steps+guidance_scale_flux`. `+` because the
     job filter splits values at commas; parameter names never contain it."""
     return "+".join([new_batch_id(SWEEP_PREFIX, now), *(axis.name for axis in axes)])
 
 
 def new_batch_id(prefix: str = "b", now: datetime | None = None) -> str:
-    """Sortable by time, unique even for two batches sent in the same second."""
+    """Sortable by time, unique even for batches sent in the same second: a cron `submit`,
+    a `batch` and the TUI share one history, and two batches with one id would be laid out,
+    timed and announced as one. 32 random bits: one clash in billions among a second's few."""
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
-    return f"{prefix}{stamp}-{uuid.uuid4().hex[:4]}"
+    return f"{prefix}{stamp}-{uuid.uuid4().hex[:8]}"
 
 
 def swept_names(batch_id: str | None) -> tuple[str, ...]:

@@ -43,6 +43,7 @@ from krea_tui.core.processes import process_alive
 from krea_tui.core.reconcile import TIME_GRAIN, ClockSkew
 from krea_tui.core.status import LocalStatus, is_active_remote, is_final
 from krea_tui.core.store import JobStore, StoredJob, utcnow
+from krea_tui.core.submit import Order, Pricing, batch_for
 from krea_tui.core.submitter import Submitter
 from krea_tui.core.tracker import Tracker
 from krea_tui.core.watcher import Watcher
@@ -307,24 +308,53 @@ class JobEngine:
         cost_estimate: float | None = None,
         cost_unit: str | None = None,
     ) -> list[StoredJob]:
-        """Record jobs as held (one per request body) and let the submitter send them."""
-        jobs: list[StoredJob] = []
+        """Record jobs as held (one per request body), all at one price, and let the submitter
+        send them. Front ends use `submit`, which prices each job and chooses the batch."""
+        held = [(model, request, preset, cost_estimate, cost_unit) for request in requests]
+        return self._hold(held, batch_id)
+
+    def submit(
+        self,
+        pricing: Pricing,
+        orders: Sequence[Order],
+        *,
+        batch_id: str | None = None,
+        now: datetime | None = None,
+    ) -> list[StoredJob]:
+        """The one way front ends send jobs: each priced from the catalogue on its own (a swept
+        resolution changes the price), one batch for them all (`submit.batch_for`), stored in
+        the order given."""
+        held = [
+            (order.model, body, order.preset, *pricing.cost_with_unit(order.model, body))
+            for order in orders
+            for body in order.bodies
+        ]
+        return self._hold(held, batch_for(orders, batch_id, now))
+
+    def _hold(
+        self,
+        held: Sequence[tuple[str, Mapping[str, Any], str | None, float | None, str | None]],
+        batch_id: str | None,
+    ) -> list[StoredJob]:
+        """(model, request, preset, cost, unit) each: one transaction, so a crash leaves all of
+        a submission or none of it; announced only once committed."""
         with self.store.transaction():
-            for request in requests:
-                jobs.append(
-                    self.store.add_job(
-                        model,
-                        request,
-                        preset=preset,
-                        batch_id=batch_id,
-                        cost_estimate=cost_estimate,
-                        cost_unit=cost_unit,
-                    )
+            jobs = [
+                self.store.add_job(
+                    model,
+                    request,
+                    preset=preset,
+                    batch_id=batch_id,
+                    cost_estimate=cost,
+                    cost_unit=unit,
                 )
+                for model, request, preset, cost, unit in held
+            ]
         for job in jobs:
             self.publish(JobEvent(job, None, job.status))
+        models = ", ".join(sorted({job.model for job in jobs}))
         batch = f" (batch {batch_id})" if batch_id else ""
-        log.info("%d job(s) for %s added to the local queue%s", len(jobs), model, batch)
+        log.info("%d job(s) for %s added to the local queue%s", len(jobs), models, batch)
         self.submitter.wake.set()
         return jobs
 

@@ -11,9 +11,9 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from krea_tui.config import ConfigError
+from krea_tui.core import bulk
+from krea_tui.core.bulk import noun
 from krea_tui.core.store import StoredJob
-from krea_tui.tui import bulk
-from krea_tui.tui.bulk import noun
 from krea_tui.tui.screens.modals import AskModal, ConfirmModal
 from krea_tui.tui.status_style import word
 

@@ -16,10 +16,10 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Static
 
+from krea_tui.core import bulk
+from krea_tui.core.bulk import noun
 from krea_tui.core.events import EngineEvent, JobEvent
 from krea_tui.core.triage import BatchTimes, FailureGroup, batch_times, failure_groups
-from krea_tui.tui import bulk
-from krea_tui.tui.bulk import noun
 from krea_tui.tui.screens.krea_access import KreaAccess
 from krea_tui.tui.screens.modals import ConfirmModal
 from krea_tui.tui.widgets.job_table import format_duration

@@ -1,7 +1,7 @@
 """Actions on many jobs at once, through the engine: what the marks in the table are for.
 
 Each returns a short sentence for one toast: three hundred jobs are one notification, not three
-hundred.
+hundred. Nothing here draws anything, so the CLI and tests can use it as the TUI does.
 """
 
 from __future__ import annotations
@@ -11,10 +11,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from krea_tui.core.batch import new_batch_id, with_seeds
-from krea_tui.core.catalog import format_totals
+from krea_tui.core.batch import with_seeds
+from krea_tui.core.catalog import Catalog, format_totals
+from krea_tui.core.engine import JobEngine
 from krea_tui.core.status import LocalStatus
 from krea_tui.core.store import StoredJob
+from krea_tui.core.submit import Order
 
 
 def noun(count: int, word: str = "job") -> str:
@@ -22,7 +24,7 @@ def noun(count: int, word: str = "job") -> str:
 
 
 def requeue(
-    engine: Any, catalog: Any, jobs: Sequence[StoredJob], *, new_seed: bool
+    engine: JobEngine, catalog: Catalog, jobs: Sequence[StoredJob], *, new_seed: bool
 ) -> tuple[list[StoredJob], int]:
     """Send each job's request again as a new job, all in one new batch (so its end is
     announced once). Imported jobs, whose request is unknown, are skipped and counted."""
@@ -38,18 +40,13 @@ def requeue(
             takes_seed = catalog.get(job.model).field("seed") is not None
             body = with_seeds(body, 1, takes_seed=takes_seed)[0]
         by_model.setdefault((job.model, job.preset), []).append(body)
-    # One new batch: its end is announced once, and the triage screen times it as a whole.
-    batch_id = new_batch_id() if sum(len(b) for b in by_model.values()) > 1 else None
-    queued: list[StoredJob] = []
-    for (model, preset), bodies in by_model.items():
-        cost, unit = catalog.cost_with_unit(model, bodies[0])
-        queued += engine.enqueue(
-            model, bodies, preset=preset, batch_id=batch_id, cost_estimate=cost, cost_unit=unit
-        )
-    return queued, skipped
+    # One submission, so one new batch: its end is announced once, and the triage screen
+    # times it as a whole.
+    orders = [Order(model, bodies, preset) for (model, preset), bodies in by_model.items()]
+    return engine.submit(catalog, orders), skipped
 
 
-def resend_cost(catalog: Any, jobs: Sequence[StoredJob]) -> str:
+def resend_cost(catalog: Catalog, jobs: Sequence[StoredJob]) -> str:
     """What `requeue` would spend, worded as every question before sending says it
     (`Catalog.cost_text`: "est. 3 × $0.007 = $0.021"); several models are added up ("est.
     $0.049 in all"). Jobs `requeue` skips (no known request) cost nothing."""
@@ -89,7 +86,7 @@ def saved_folder(jobs: Sequence[StoredJob]) -> str:
         return ""
 
 
-async def cancel_all(engine: Any, jobs: Sequence[StoredJob]) -> str:
+async def cancel_all(engine: JobEngine, jobs: Sequence[StoredJob]) -> str:
     done = refused = 0
     reasons: dict[str, int] = {}
     for job in jobs:
@@ -110,7 +107,7 @@ async def cancel_all(engine: Any, jobs: Sequence[StoredJob]) -> str:
     return text
 
 
-def download_all(engine: Any, jobs: Sequence[StoredJob]) -> str:
+def download_all(engine: JobEngine, jobs: Sequence[StoredJob]) -> str:
     asked = 0
     saved: list[StoredJob] = []
     for job in jobs:
