@@ -11,12 +11,12 @@ import httpx
 from textual.widgets import Input, Select
 
 from krea_tui.tui.app import KreaApp
-from krea_tui.tui.screens.compose import ComposeScreen
 from krea_tui.tui.screens.contact_sheet import ContactSheet, SheetCell
 from krea_tui.tui.screens.sweep import SendSweepModal, SweepModal
 from krea_tui.tui.screens.viewer import ResultViewer
 from tests.conftest import TOKEN_A, SimFactory
-from tests.tui.conftest import settings_in, settle, until
+from tests.tui.conftest import settings_in, until
+from tests.tui.sweep_support import open_sweep
 
 
 async def sim_stats(base_url: str) -> dict[str, Any]:
@@ -37,14 +37,7 @@ async def test_sweep_counts_costs_confirms_and_fills_a_contact_sheet(
     settings = replace(settings_in(tmp_path, demo=False), base_url=sim.base_url, token=TOKEN_A)
     app = KreaApp(settings, image_protocol="halfcell")
     async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
-        await pilot.press("n")
-        await until(pilot, lambda: isinstance(app.screen, ComposeScreen), "the compose form")
-        await pilot.pause()
-        await pilot.press(*"a lighthouse")
-        await pilot.press("f4")
-        await until(pilot, lambda: isinstance(app.screen, SweepModal), "the sweep form")
-        modal = app.screen
+        modal = await open_sweep(pilot, app)
         assert modal.query_one("#sweep-field-1", Select).value == "steps"
         await pilot.press(*"20..40 step 10")
         modal.query_one("#sweep-field-2", Select).value = "guidance_scale_flux"

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from itertools import groupby
 from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
@@ -26,6 +25,7 @@ from krea_tui.core.batch import (
     sweep_batch_id,
 )
 from krea_tui.core.catalog import Field, ModelInfo
+from krea_tui.core.submit import Order
 from krea_tui.tui.screens.krea_access import KreaAccess
 from krea_tui.tui.screens.modals import MODAL_CSS
 from krea_tui.tui.widgets.field_form import field_hint
@@ -108,20 +108,37 @@ class SendSweepModal(ModalScreen[str | None]):
 
 
 class SweepModal(KreaAccess, ModalScreen[SweepSent | None]):
+    # The form scrolls between a docked title and docked buttons, so on a short terminal (a
+    # tmux pane of 20 rows) or with many problems listed the buttons stay in sight instead of
+    # below the screen's edge. A short screen gives the dialog all its rows; on a taller one the
+    # form may take 55% of them, which with the title, the buttons and the spacing (10 rows)
+    # fits from 23 rows up.
     DEFAULT_CSS = (
         MODAL_CSS.format(name="SweepModal")
         + """
-    SweepModal > Vertical { width: 90; }
+    SweepModal > #sweep-dialog { width: 90; max-width: 100%; max-height: 100%; }
+    SweepModal #sweep-dialog > .title { dock: top; }
+    SweepModal #sweep-dialog > .buttons { dock: bottom; }
+    SweepModal #sweep-body { height: auto; max-height: 55vh; }
     SweepModal .axis { height: auto; margin-bottom: 0; }
     SweepModal .axis > Label { width: 12; }
-    SweepModal .axis > Select { width: 30; }
+    SweepModal .axis > Select { width: 1fr; max-width: 30; }
     SweepModal .axis > Input { width: 1fr; }
     SweepModal .hint { color: $text-muted; padding-left: 12; height: 1; margin-bottom: 1; }
     SweepModal #sweep-problems { color: $error; height: auto; }
     SweepModal #sweep-summary { background: $panel; padding: 0 1; height: auto; }
     SweepModal #sweep-summary.-problems { color: $error; }
+    /* The open drop-down lies over the dialog: a border and a background of its own keep the
+       two apart. A compact Select draws it borderless (with !important) in the dialog's colour;
+       the id outranks that rule. */
+    SweepModal #sweep-body SelectOverlay { border: round $accent !important; background: $panel; }
+    SweepModal.-short > #sweep-dialog { height: 100%; padding: 0 1; }
+    SweepModal.-short #sweep-body { height: 1fr; max-height: 100%; }
+    SweepModal.-short .title { margin-bottom: 0; }
+    SweepModal.-short .buttons { margin-top: 0; }
     """
     )
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (23, "-tall")]
     BINDINGS = [
         Binding("ctrl+s", "send", "Send…", priority=True, id="sweep-submit"),
         Binding("escape", "back", "Back", id="sweep-back"),
@@ -142,29 +159,30 @@ class SweepModal(KreaAccess, ModalScreen[SweepSent | None]):
     def compose(self) -> ComposeResult:
         fields = sweepable(self.model)
         options = [(f.name, f.name) for f in fields]
-        with Vertical():
+        with Vertical(id="sweep-dialog"):
             yield Label(f"Sweep · {self.model.name}", classes="title")
-            yield Static(
-                f"The form's {len(self._bodies)} job(s) are sent once for every combination of "
-                "the values below. Values: 20,30,40 or 20..40 step 10.",
-                id="sweep-intro",
-            )
-            for n in range(1, AXES + 1):
-                first = fields[n - 1].name if n == 1 and fields else Select.NULL
-                with Horizontal(classes="axis"):
-                    yield Label(f"parameter {n}")
-                    yield Select(
-                        options,
-                        value=first,
-                        id=f"sweep-field-{n}",
-                        allow_blank=n > 1 or not options,  # a Select may not be empty
-                        prompt="(none)",
-                        compact=True,
-                    )
-                    yield Input(id=f"sweep-values-{n}", placeholder="values", compact=True)
-                yield Label("", id=f"sweep-hint-{n}", classes="hint")
-            yield Static("", id="sweep-problems")
-            yield Static("", id="sweep-summary")
+            with VerticalScroll(id="sweep-body", can_focus=False):
+                yield Static(
+                    f"The form's {len(self._bodies)} job(s) are sent once for every combination "
+                    "of the values below. Values: 20,30,40 or 20..40 step 10.",
+                    id="sweep-intro",
+                )
+                for n in range(1, AXES + 1):
+                    first = fields[n - 1].name if n == 1 and fields else Select.NULL
+                    with Horizontal(classes="axis"):
+                        yield Label(f"parameter {n}")
+                        yield Select(
+                            options,
+                            value=first,
+                            id=f"sweep-field-{n}",
+                            allow_blank=n > 1 or not options,  # a Select may not be empty
+                            prompt="(none)",
+                            compact=True,
+                        )
+                        yield Input(id=f"sweep-values-{n}", placeholder="values", compact=True)
+                    yield Label("", id=f"sweep-hint-{n}", classes="hint")
+                yield Static("", id="sweep-problems")
+                yield Static("", id="sweep-summary")
             with Horizontal(classes="buttons"):
                 yield Button("Back (esc)", id="sweep-cancel")
                 yield Button("Send… (ctrl+s)", id="sweep-go", variant="primary")
@@ -277,18 +295,11 @@ class SweepModal(KreaAccess, ModalScreen[SweepSent | None]):
         self.app.push_screen(SendSweepModal(question), answered)
 
     def _send(self, plan: SweepPlan, *, open_sheet: bool) -> None:
-        catalog, engine = self.krea.catalog, self.krea.engine
+        # The batch id names the swept parameters: the contact sheet lays the batch out by them.
         batch_id = sweep_batch_id(plan.axes, self.krea.now())
-
-        def price(body: Mapping[str, Any]) -> tuple[float | None, str | None]:
-            return catalog.cost_with_unit(self._model_path, body)  # type: ignore[no-any-return]
-
-        # Runs of equal price, in order: each job stores its own estimate, positions stay in
-        # sweep order, and all share one batch id.
-        for (cost, unit), run in groupby(plan.bodies, key=price):
-            engine.enqueue(
-                self._model_path, list(run), batch_id=batch_id, cost_estimate=cost, cost_unit=unit
-            )
+        self.krea.engine.submit(
+            self.krea.catalog, [Order(self._model_path, plan.bodies)], batch_id=batch_id
+        )
         self.notify(f"Queued a sweep of {len(plan.bodies)} jobs for {self.model.name}", timeout=3)
         self.dismiss(SweepSent(batch_id, open_sheet))
 
