@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Literal
 
 from krea_tui.config import ENV_TOKEN, ConfigError, Settings
+from krea_tui.core.clipboard import ClipboardRouter
 
 Level = Literal["ok", "info", "warn", "fail"]
 MARKS: dict[Level, str] = {"ok": "ok  ", "info": "info", "warn": "WARN", "fail": "FAIL"}
@@ -216,20 +217,20 @@ def check_graphics(settings: Settings, probe: Probe, detect: Callable[[str], str
     ]
 
 
-CLIPBOARD_TOOLS = ("wl-copy", "xclip", "xsel", "pbcopy", "clip.exe")
-
-
 def check_clipboard(probe: Probe) -> list[Finding]:
-    found: list[Finding] = []
-    over_ssh = bool(probe.env.get("SSH_CONNECTION") or probe.env.get("SSH_TTY"))
-    if probe.env.get("TERM_PROGRAM") == "Apple_Terminal":
-        found.append(Finding("clipboard", "warn", "Terminal.app ignores OSC 52: copies stay local"))
+    """The route the TUI's copy keys take, as that route decides it: the two never disagree."""
+    route = ClipboardRouter(env=probe.env, run=probe.run, which=probe.which).route()
+    if route.clipboard:
+        found = [Finding("clipboard", "ok", route.where)]
     else:
-        where = "your own machine's clipboard, over SSH too" if over_ssh else "the clipboard"
-        found.append(Finding("clipboard", "ok", f"OSC 52 escape sequence: reaches {where}"))
-    tools = [tool for tool in CLIPBOARD_TOOLS if probe.which(tool)]
-    if tools and not over_ssh:
-        found.append(Finding("clipboard", "ok", f"also the local clipboard via {tools[0]}"))
+        fix = f"in ~/.tmux.conf: {route.fix}" if route.fix and probe.env.get("TMUX") else route.fix
+        text = f"{route.where}; not on to your terminal's clipboard: {route.caveat}"
+        # A local tool still puts it on the clipboard of this machine, where the user sits;
+        # with nothing to change (no terminal attached yet) it is not a problem either.
+        level: Level = "info" if route.local or not fix else "warn"
+        found = [Finding("clipboard", level, text, fix)]
+    if route.local:
+        found.append(Finding("clipboard", "ok", f"also the local clipboard via {route.local[0]}"))
     return found
 
 
@@ -265,20 +266,6 @@ def check_tmux(probe: Probe) -> list[Finding]:
                 "colours are rounded to 256, so pictures and the status colours look banded",
                 'add to ~/.tmux.conf: `set -g default-terminal "tmux-256color"` and '
                 '`set -as terminal-features ",*:RGB"`, then restart tmux (tmux kill-server)',
-            )
-        )
-
-    clipboard = _tmux_option(probe, "-g", "set-clipboard")
-    if clipboard == "on":
-        found.append(Finding("tmux", "ok", "set-clipboard on: copies reach your clipboard"))
-    else:
-        found.append(
-            Finding(
-                "tmux",
-                "warn",
-                f"set-clipboard is {clipboard or 'unknown'}: tmux drops the copies programs "
-                "inside it make (y, c in krea-tui)",
-                "add `set -g set-clipboard on` to ~/.tmux.conf",
             )
         )
 

@@ -10,6 +10,7 @@ import pytest
 from textual.pilot import Pilot
 
 from krea_tui.config import Settings
+from krea_tui.core.clipboard import ClipboardRouter
 from krea_tui.showcase import NOW, settle, static_runtime_factory, wait_for_workers
 from krea_tui.tui.app import KreaApp
 
@@ -23,6 +24,14 @@ def settings_in(tmp_path: Path, *, demo: bool = True, poll: float = 0.25) -> Set
         min_interval=poll,
         max_interval=poll,
     )
+
+
+@pytest.fixture(autouse=True)
+def no_outside_clipboard(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Copies in these tests stay in the app (OSC 52 to a headless driver): never into the
+    tmux or the desktop clipboard of whoever runs the tests."""
+    router = ClipboardRouter(env={}, which=lambda _: None)
+    monkeypatch.setattr(KreaApp, "clipboard_router", router)
 
 
 @pytest.fixture

@@ -72,7 +72,8 @@ async def test_compose_submit_watch_open_and_copy_seed(
         assert picture.size.width > 10 and picture.size.height > 5
 
         await pilot.press("y")
-        assert app.clipboard == str(job.request["seed"])
+        seed = str(job.request["seed"])
+        await until(pilot, lambda: app.clipboard == seed, "the seed on the clipboard")
 
 
 async def test_invalid_form_is_not_sent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -30,7 +30,8 @@ async def test_copy_remove_and_cancel_marked_jobs(tmp_path: Path) -> None:
         table.move_cursor(row=0)
         await pilot.press("space", "space", "space")
         await pilot.press("y")  # copying asks nothing and keeps the marks
-        assert app.clipboard.splitlines() == [table.jobs[i].remote_id for i in ids[:3]]
+        three = [table.jobs[i].remote_id for i in ids[:3]]
+        await until(pilot, lambda: app.clipboard.splitlines() == three, "the ids copied")
         await pilot.press("x")
         await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "the confirmation")
         assert "Remove 3 jobs" in question(app)

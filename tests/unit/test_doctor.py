@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import pytest
+
 from krea_tui.config import Settings
 from krea_tui.doctor import Probe, diagnose, locate, report
 
@@ -17,6 +19,10 @@ def fake_tmux(options: Mapping[str, str]) -> Probe:
     def run(argv: Sequence[str]) -> str | None:
         if list(argv) == ["tmux", "-V"]:
             return "tmux 3.3a"
+        if "#{set-clipboard}" in argv[-1]:  # the clipboard route's one query
+            client = options.get("#{client_termname}", "xterm-256color")
+            features = options.get("#{client_termfeatures}", "")
+            return f"3.3a|{options.get('set-clipboard', '')}|{client}|{features}"
         return options.get(argv[-1])
 
     env = {"TMUX": "/tmp/tmux-0/default,1,0", "TERM": "screen-256color"}
@@ -44,9 +50,10 @@ def test_a_tmux_without_truecolor_is_explained_with_the_lines_to_add() -> None:
     text = text_of(Settings(demo=True), probe)
     assert "WARN  tmux" in text and "not passing truecolor" in text
     assert 'set -as terminal-features ",*:RGB"' in text
-    assert "set -g set-clipboard on" in text
     assert "allow-passthrough on" in text
-    assert text.endswith("2 thing(s) to look at, above")
+    # set-clipboard external does not stop krea-tui's copies: they go through tmux itself.
+    assert "set-clipboard on" not in text
+    assert text.endswith("1 thing(s) to look at, above")
 
 
 def test_a_well_set_up_tmux_passes() -> None:
@@ -60,6 +67,45 @@ def test_a_well_set_up_tmux_passes() -> None:
     text = text_of(Settings(demo=True), probe)
     assert "WARN" not in text and "FAIL" not in text
     assert "truecolor passes through tmux" in text
+
+
+def lines_about_the_clipboard(text: str) -> list[str]:
+    return [line for line in text.splitlines() if "clipboard" in line]
+
+
+@pytest.mark.parametrize("setting", ["on", "external"])
+def test_the_clipboard_through_tmux_is_ok_whether_set_clipboard_is_on_or_external(
+    setting: str,
+) -> None:
+    probe = fake_tmux(
+        {
+            "#{client_termfeatures}": "bpaste,clipboard,RGB,title",
+            "set-clipboard": setting,
+            "allow-passthrough": "on",
+        }
+    )
+    text = text_of(Settings(demo=True), probe)
+    said = lines_about_the_clipboard(text)
+    assert any(line.startswith("ok    clipboard") and "paste buffer" in line for line in said)
+    assert not any(line.startswith(("WARN", "FAIL")) for line in said), said
+    assert "WARN" not in text
+
+
+def test_with_set_clipboard_off_doctor_warns_once_and_never_also_says_ok() -> None:
+    probe = fake_tmux(
+        {
+            "#{client_termfeatures}": "bpaste,clipboard,RGB,title",
+            "set-clipboard": "off",
+            "allow-passthrough": "on",
+        }
+    )
+    text = text_of(Settings(demo=True), probe)
+    said = lines_about_the_clipboard(text)
+    assert not any(line.startswith("ok    clipboard") for line in said), said
+    (warning,) = [line for line in said if line.startswith("WARN")]
+    assert "paste buffer" in warning and "set-clipboard is off" in warning
+    assert "set -g set-clipboard on" in text
+    assert text.endswith("1 thing(s) to look at, above")
 
 
 def test_outside_tmux_the_colour_depth_comes_from_the_environment() -> None:
