@@ -1,11 +1,16 @@
-"""Saved views of the job table (a filter, a sort, grouping) in `views.toml` by the config.
+"""Saved views of the job table (a filter, a sort, grouping) in `views.toml` by the config,
+and the table's own layout whatever the view (columns hidden, newest first).
 
 ```toml
 [views.failed-flux]
 filter = "status:failed model:flux"
-sort = "time"        # created | status | time | prompt | model | seed | size | id
+sort = "time"        # created | status | time | cost | prompt | model | seed | size | id
 reverse = true
 group = false
+
+[table]
+hidden_columns = ["seed"]   # of: model progress age time cost seed size
+newest_first = true
 ```
 
 Writes are read-modify-write through `config.read_for_update` and `config.write_toml`: keys we
@@ -83,6 +88,39 @@ def save_view(path: Path, view: SavedView) -> None:
     previous = table.get(view.name)
     extra = previous if isinstance(previous, dict) else {}
     table[view.name] = {**extra, **view.as_toml()}
+    write_toml(path, data)
+
+
+@dataclass(frozen=True, slots=True)
+class TableLayout:
+    """What the user chose for the table at every start: columns hidden (the others show as
+    the width allows) and whether the newest jobs come first."""
+
+    hidden: frozenset[str] = frozenset()
+    newest_first: bool = False
+
+
+def load_table_layout(path: Path) -> TableLayout:
+    """The [table] choices; none made yet (or no file) is the default. A file that does not
+    parse raises ConfigError; a value of the wrong type is ignored, as a key we do not know."""
+    table = read_toml(path).get("table", {})
+    if not isinstance(table, dict):
+        return TableLayout()
+    hidden = table.get("hidden_columns", [])
+    names = hidden if isinstance(hidden, list) else []
+    return TableLayout(
+        frozenset(name for name in names if isinstance(name, str)),
+        table.get("newest_first") is True,
+    )
+
+
+def save_table_layout(path: Path, layout: TableLayout) -> None:
+    data = read_for_update(path)
+    table = data.setdefault("table", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [table] must be a table; fix it before saving")
+    table["hidden_columns"] = sorted(layout.hidden)
+    table["newest_first"] = layout.newest_first
     write_toml(path, data)
 
 

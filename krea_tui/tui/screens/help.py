@@ -13,7 +13,8 @@ from textual.widgets import Static
 INTRO = (
     "krea-tui keeps every job you send in a local history. Keys below work without a mouse; "
     "the mouse works too. ctrl+p opens the command palette. Keys can be changed in the "
-    "[keymap] table of config.toml using the ids shown here."
+    "[keymap] table of config.toml using the ids shown here. ⇣ in the status bar: the table "
+    "follows new jobs (f); moving the cursor stops it. A click on a column's label sorts by it."
 )
 
 

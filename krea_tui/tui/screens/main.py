@@ -1,7 +1,8 @@
 """MainScreen: the live job table (filtered, sorted, marked), the detail pane and the status bar.
 
-What the keys do to many jobs lives in `job_actions.JobActions`; this module turns engine
-events into rows, counts and notifications, and owns the view (filter, sort, grouping).
+What the keys do to many jobs lives in `job_actions.JobActions`, to the table's own layout
+(follow, newest first, columns) in `table_prefs.TablePrefs`; this module turns engine events
+into rows, counts and notifications, and owns the view (filter, sort, grouping).
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input
+from textual.widgets import DataTable, Footer, Input, Static
 
 from krea_tui.core.endings import batch_finished, job_ended
 from krea_tui.core.events import (
@@ -29,12 +30,13 @@ from krea_tui.core.events import (
     QueueEvent,
     RemovedEvent,
 )
-from krea_tui.core.job_order import next_sort
+from krea_tui.core.job_order import SORT_KEYS, next_sort
 from krea_tui.core.query import QUICK_STATUS, with_status
 from krea_tui.core.store import StoredJob
 from krea_tui.tui.notify import Channels, Notifier
 from krea_tui.tui.screens.job_actions import JobActions
 from krea_tui.tui.screens.krea_access import KreaAccess
+from krea_tui.tui.screens.table_prefs import TablePrefs
 from krea_tui.tui.widgets.filter_bar import FilterBar, FilterInput
 from krea_tui.tui.widgets.job_detail import JobDetail
 from krea_tui.tui.widgets.job_table import JobTable
@@ -42,9 +44,13 @@ from krea_tui.tui.widgets.status_bar import StatusBar, Summary, summarize_jobs
 
 TIME_REFRESH_SECONDS = 2.0
 SORT_WORDS = {"created": "queue order", "time": "run time"}
+# Said above the table, not in a toast over its newest rows and the status bar; it goes at the
+# first key or after a while (the status bar's DEMO stays).
+DEMO_NOTE = "Demo: simulated pictures, nothing billed, a history of its own · n new job"
+DEMO_NOTE_SECONDS = 20.0
 
 
-class MainScreen(KreaAccess, JobActions, Screen[None]):
+class MainScreen(KreaAccess, JobActions, TablePrefs, Screen[None]):
     BINDING_GROUP_TITLE = "Jobs"
     # Keys typed before the first frame (a fast typist, a paste) go to the table: the hidden
     # filter input comes first in the DOM and would otherwise take them.
@@ -55,6 +61,10 @@ class MainScreen(KreaAccess, JobActions, Screen[None]):
     MainScreen JobTable { height: 1fr; }
     MainScreen JobDetail { width: 2fr; min-width: 30; border-left: solid $panel-lighten-2; }
     MainScreen.-narrow JobDetail { display: none; }
+    MainScreen #demo-note {
+        height: auto; display: none; padding: 0 1; background: $warning 25%; color: $text;
+    }
+    MainScreen.-demo-note #demo-note { display: block; }
     """
     BINDINGS = [
         Binding("n", "new_job", "New", id="new-job"),
@@ -77,6 +87,9 @@ class MainScreen(KreaAccess, JobActions, Screen[None]):
         Binding("4", "quick_view('done')", "Show done", show=False, id="view-done"),
         Binding("o", "sort_next", "Sort by next column", show=False, id="sort-next"),
         Binding("O", "sort_reverse", "Reverse the sort", show=False, id="sort-reverse"),
+        Binding("N", "newest_first", "Newest first, or not (kept)", show=False, id="newest-first"),
+        Binding("f", "toggle_follow", "Follow new jobs (⇣), or not", show=False, id="follow"),
+        Binding("L", "choose_columns", "Choose columns (kept)", show=False, id="choose-columns"),
         Binding("B", "group_batches", "Group by batch", show=False, id="group-batch"),
         Binding("b", "contact_sheet", "Contact sheet", show=False, id="contact-sheet"),
         Binding("w", "save_view", "Save this view", show=False, id="save-view"),
@@ -123,6 +136,7 @@ class MainScreen(KreaAccess, JobActions, Screen[None]):
         return self._table
 
     def compose(self) -> ComposeResult:
+        yield Static(DEMO_NOTE, id="demo-note")
         with Horizontal(id="panes"):
             with Vertical(id="left"):
                 yield FilterBar(id="filter-bar")
@@ -135,6 +149,10 @@ class MainScreen(KreaAccess, JobActions, Screen[None]):
         self.query_one(StatusBar).summary = Summary(demo=self.krea.settings.demo)
         self.notifier = Notifier(self.app, Channels.from_settings(self.krea.settings))
         self.set_interval(TIME_REFRESH_SECONDS, self._refresh_times)
+        self.load_table_prefs()
+        if self.krea.settings.demo:
+            self.add_class("-demo-note")
+            self.set_timer(DEMO_NOTE_SECONDS, self._end_demo_note)
         self._apply_width(self.size.width)
         self._mounted = True
         self.table.focus()
@@ -148,6 +166,16 @@ class MainScreen(KreaAccess, JobActions, Screen[None]):
 
     def on_resize(self) -> None:
         self._apply_width(self.size.width)
+
+    def on_screen_resume(self) -> None:
+        if self.live:
+            self.table.catch_up()
+
+    def on_key(self, event: events.Key) -> None:
+        self._end_demo_note()
+
+    def _end_demo_note(self) -> None:
+        self.remove_class("-demo-note")
 
     def _apply_width(self, width: int) -> None:
         # At 80 columns the table needs the whole width; the detail pane is one key away.
@@ -185,6 +213,7 @@ class MainScreen(KreaAccess, JobActions, Screen[None]):
         self._set_summary(
             counts=dict(self._counts),
             spend=dict(self._spend),
+            following=self.table.following,
             connection=engine.connection,
             paused=engine.paused,
             pause_reason=engine.pause_reason,
@@ -257,6 +286,8 @@ class MainScreen(KreaAccess, JobActions, Screen[None]):
             if before is not None and event.old is None:
                 event = replace(event, old=before.status)
             table.upsert(event.job)
+            if before is None and not table.following and self._sent_here(event.job):
+                table.set_following(True)  # the user just sent it: show it, wherever it sorts
             self._count(before.status if before else None, event)
             if job_ended(event):
                 self._ended(event.job)
@@ -285,6 +316,11 @@ class MainScreen(KreaAccess, JobActions, Screen[None]):
         elif isinstance(event, RemovedEvent):
             table.forget(event.local_ids)
             self.recount()
+
+    def _sent_here(self, job: StoredJob) -> bool:
+        """Whether this process asked for `job` (compose, re-run), not a script elsewhere."""
+        store = self.krea.store
+        return bool(store.owner_of(job.local_id) == store.me)
 
     def _count(self, old: str | None, event: JobEvent) -> None:
         if old == event.new:
@@ -363,6 +399,20 @@ class MainScreen(KreaAccess, JobActions, Screen[None]):
 
     # -- the view: filter, sort, grouping --------------------------------------------------------
 
+    @on(JobTable.FollowChanged)
+    def _on_follow_changed(self, message: JobTable.FollowChanged) -> None:
+        self._set_summary(following=message.following)
+
+    @on(DataTable.HeaderSelected, "#jobs")
+    def _on_header_clicked(self, event: DataTable.HeaderSelected) -> None:
+        """A click on a column's label sorts by it; a second click reverses."""
+        key = str(event.column_key.value)
+        view = self.table.view
+        if key not in SORT_KEYS:
+            return
+        reverse = not view.reverse if view.sort == key else False
+        self.table.set_view(replace(view, sort=key, reverse=reverse))
+
     @on(JobTable.ViewChanged)
     def _on_view_changed(self) -> None:
         if self.is_attached and self.query(FilterBar):
@@ -379,7 +429,9 @@ class MainScreen(KreaAccess, JobActions, Screen[None]):
         info.append(f"{shown} of {len(table.jobs)}", style="bold")
         if view.query.problems:
             info.append(f"  {view.query.problems[0]}", style="bold red")
-        if view.sort != "created" or view.reverse:
+        if view.sort == "created" and view.reverse:
+            info.append("  newest first")
+        elif view.sort != "created":
             arrow = "↓" if view.reverse else "↑"
             info.append(f"  sort {SORT_WORDS.get(view.sort, view.sort)} {arrow}")
         if view.group:

@@ -5,12 +5,15 @@ A status event touches the few cells that changed, so the cursor and scroll posi
 and a thousand rows stay smooth. Only a change of view (filter, sort, grouping), or a job
 entering a view it must be sorted into, rebuilds the rows, once per burst, and the cursor
 stays on the same job. Columns have fixed widths because re-measuring a column on every
-update is quadratic in DataTable.
+update is quadratic in DataTable; which columns show at the table's width is `fit_columns`'s
+choice (job_columns.py), what their cells say is job_cells.py's.
+
+While `following`, the cursor stays on the newest job shown, so jobs just sent are in view
+whatever the order or the length of the table; the user moving the cursor stops it.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -18,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from rich.text import Text
+from textual import events
 from textual.binding import Binding
 from textual.cache import LRUCache
 from textual.message import Message
@@ -32,94 +36,33 @@ from textual.widgets.data_table import (
     RowKey,
 )
 
-from krea_tui.core.batch import SWEEP_PREFIX, swept_names
+from krea_tui.core.bulk import noun
 from krea_tui.core.endings import tally
-from krea_tui.core.job_order import grouped, ordered, ran_seconds
+from krea_tui.core.job_order import grouped, ordered
 from krea_tui.core.query import Query, parse
 from krea_tui.core.store import StoredJob, utcnow
-from krea_tui.tui.bulk import noun
-from krea_tui.tui.status_style import progress_text, status_text
-
-COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("mark", "", 1),
-    ("id", "ID", 8),
-    ("status", "Status", 12),
-    ("progress", "Prog", 6),
-    ("prompt", "Prompt", 24),  # widened to fill the table; see `fit_prompt`
-    ("model", "Model", 12),
-    ("time", "Ran", 4),  # the server's time on the job; see `ran_seconds`
-    ("seed", "Seed", 10),
-    ("size", "Size", 9),
+from krea_tui.tui.widgets.job_cells import (
+    CELLS,
+    MARK,
+    batch_label,
+    format_duration,
+    job_age,
+    job_time,
+    status_cells,
 )
-# Columns that stay visible at 80 cells; the rest are a scroll (or the detail pane) away.
-FIRST_SCREEN = ("mark", "id", "status", "progress", "prompt", "model", "time")
-MIN_PROMPT = 16
-MARK = Text("●", style="bold yellow")
+from krea_tui.tui.widgets.job_columns import Layout, fit_columns
+
+__all__ = ["HEADER", "JobTable", "View", "batch_label", "format_duration"]
+
 HEADER = "batch:"  # row keys of batch headers; job ids are hex, so they never collide
 REBUILD_DELAY = 0.2  # jobs entering a view in a burst are sorted in once
+GUESSED_WIDTH = 80  # the columns' width before the table knows its own
 
 
-_BATCH_ID = re.compile(r"^(?P<prefix>b|sweep-)(?P<stamp>\d{8}-\d{6})-[0-9a-f]+(?:\+.*)?$")
-
-
-def batch_label(batch_id: str | None, now: datetime) -> tuple[str, str, str]:
-    """(kind, when, name) for a batch header: ("batch", "23:11:45", "") for
-    `b20261129-231145-3fa2` sent today (the id's time, UTC, as the id says it), "Nov 29 23:11"
-    on another day; ("sweep", …, "steps × guidance_scale_flux") for a sweep; an id made
-    elsewhere is shown as it is."""
-    if batch_id is None:
-        return "other", "no batch", ""
-    found = _BATCH_ID.match(batch_id)
-    if found is None:
-        return "batch", batch_id, batch_id if len(batch_id) > 12 else ""
-    stamp = datetime.strptime(found["stamp"], "%Y%m%d-%H%M%S")
-    when = stamp.strftime("%H:%M:%S" if stamp.date() == now.date() else "%b %d %H:%M")
-    if found["prefix"] == SWEEP_PREFIX:
-        return "sweep", when, " × ".join(swept_names(batch_id))
-    return "batch", when, ""
-
-
-def format_duration(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m"
-    if seconds < 86400:
-        return f"{seconds // 3600}h"
-    return f"{seconds // 86400}d"
-
-
-def job_size(job: StoredJob) -> str:
-    request = job.request
-    if request.get("width") and request.get("height"):
-        return f"{request['width']}×{request['height']}"
-    return str(request.get("aspect_ratio") or request.get("resolution") or "")
-
-
-def job_time(job: StoredJob, now: datetime) -> str:
-    """The "Ran" cell: the server's time on the job (not the time held here), as `krea-tui
-    jobs` shows it; empty for a job the server has not had."""
-    ran = ran_seconds(job, now)
-    return "" if ran is None else format_duration(ran)
-
-
-def model_label(model: str) -> str:
-    return model.rsplit("/", 1)[-1]
-
-
-# One Text per status, shared by every row in it: building three Text objects per row was a
-# third of laying out a 10,000-job history. Cells are never mutated (DataTable renders them
-# as they are, and MARK is shared the same way).
-_STATUS_CELLS: dict[str, tuple[Text, Text]] = {}
-
-
-def status_cells(status: str) -> tuple[Text, Text]:
-    """The status and progress cells of a job in `status`."""
-    cells = _STATUS_CELLS.get(status)
-    if cells is None:
-        cells = _STATUS_CELLS[status] = (status_text(status), progress_text(status))
-    return cells
+def _newness(job: StoredJob) -> tuple[datetime, float]:
+    # When it was asked for, not its place in the queue: moving a held job (K, J) does not
+    # make it new.
+    return job.created_at, job.position
 
 
 class _CellRenderCache(LRUCache[Any, Any]):
@@ -192,6 +135,13 @@ class JobTable(DataTable[Text | str]):
     class ViewChanged(Message):
         """The rows shown or the marks changed: whatever describes the view should redraw."""
 
+    class FollowChanged(Message):
+        """`following` was turned on or off (by a key, or by the user moving the cursor)."""
+
+        def __init__(self, following: bool) -> None:
+            super().__init__()
+            self.following = following
+
     def __init__(self, *, id: str | None = None) -> None:
         # Bumped whenever rows are added, removed or reordered (never by a cell update); the
         # row order and line offsets are cached on it (see `ordered_rows`). Set first:
@@ -213,8 +163,15 @@ class JobTable(DataTable[Text | str]):
         self._stale_headers: set[str | None] = set()
         super().__init__(id=id, cursor_type="row", zebra_stripes=False)
         self._cell_render_cache = _CellRenderCache(self, self._cell_render_cache.maxsize)
-        for key, label, width in COLUMNS:
-            self.add_column(label, key=key, width=width)
+        self.following = True  # the cursor starts on the newest job: new ones are followed
+        self._placing = False  # the cursor is being moved by the table itself, not the user
+        self._follow_later = False  # inside `many_changes`: follow once, at its end
+        self._sorting_in = False  # new jobs wait for `rebuild` to take their place in the view
+        self._follow_on_show = False  # followed while another screen was on top: on return
+        self.hidden: frozenset[str] = frozenset()  # optional columns the user does not want
+        self.column_layout = fit_columns(GUESSED_WIDTH)
+        self._keys: tuple[str, ...] = ()
+        self._set_columns(self.column_layout)
         self.jobs: dict[str, StoredJob] = {}
         # Jobs the server is still working on (what the store calls active_remote): their
         # time cells tick. Kept here so that the 2 s tick does not read them from the store.
@@ -226,19 +183,9 @@ class JobTable(DataTable[Text | str]):
     # -- cells ---------------------------------------------------------------------------------
 
     def cells(self, job: StoredJob, now: datetime) -> list[Text | str]:
-        seed = job.request.get("seed")
-        status, progress = status_cells(job.status)
-        return [
-            MARK if job.local_id in self.marks else "",
-            job.short_id,
-            status,
-            progress,
-            Text(job.prompt.replace("\n", " "), overflow="ellipsis", no_wrap=True),
-            model_label(job.model),
-            job_time(job, now),
-            "" if seed is None else str(seed),
-            job_size(job),
-        ]
+        """The row of `job`: a cell per shown column."""
+        marks = self.marks
+        return [CELLS[key](job, now, marks) for key in self._keys]
 
     def header_cells(self, batch_id: str | None, jobs: Iterable[StoredJob]) -> list[Text | str]:
         """A batch's header: what kind of batch under the id, when it was sent under the
@@ -258,24 +205,62 @@ class JobTable(DataTable[Text | str]):
             "status": Text(when, style="bold", overflow="ellipsis", no_wrap=True),
             "prompt": Text(" · ".join(words), style="bold", overflow="ellipsis", no_wrap=True),
         }
-        return [cells.get(key, "") for key, _, _ in COLUMNS]
+        return [cells.get(key, "") for key in self._keys]
 
-    def fit_prompt(self, width: int) -> None:
-        """Give the prompt what the first-screen columns leave of `width` cells."""
-        padding = 2 * self.cell_padding
-        others = sum(
-            w + padding for key, _, w in COLUMNS if key in FIRST_SCREEN and key != "prompt"
+    # -- columns -------------------------------------------------------------------------------
+
+    def wanted_layout(self) -> Layout:
+        """The columns for the table's width, the view's sort marked."""
+        return self.layout_for(self.hidden)
+
+    def layout_for(self, hidden: frozenset[str]) -> Layout:
+        """The columns there would be with `hidden` hidden (what the column picker shows)."""
+        width = self.size.width or GUESSED_WIDTH
+        view = self.view
+        sort = None if view.sort == "created" else view.sort
+        return fit_columns(
+            width, hidden=hidden, sort=sort, reverse=view.reverse, padding=self.cell_padding
         )
-        wanted = max(MIN_PROMPT, width - others - padding - 2)
-        column = self.columns.get("prompt")  # type: ignore[call-overload]
-        if column is not None and column.width != wanted:
-            column.width = wanted
-            self._require_update_dimensions = True
-            self._clear_caches()
-            self.refresh()
+
+    def _set_columns(self, layout: Layout) -> None:
+        """Make the columns `layout`'s. Only while the rows are being laid out again: a new
+        set of columns empties the table, and new widths or labels drop every cached cell
+        (`rebuild` does both)."""
+        self.column_layout = layout
+        keys = layout.keys
+        if keys != self._keys:
+            if self.columns:
+                self.clear(columns=True)
+            for wanted in layout.columns:
+                self.add_column(wanted.label, key=wanted.key, width=wanted.width)
+            self._keys = keys
+            return
+        for shown in layout.columns:
+            column = self.columns[shown.key]  # type: ignore[index]
+            column.label = Text(shown.label)
+            column.width = shown.width
+
+    def set_hidden(self, hidden: frozenset[str]) -> None:
+        """Hide these optional columns (the others show as the width allows)."""
+        if hidden != self.hidden:
+            self.hidden = hidden
+            self.rebuild()
 
     def on_resize(self) -> None:
-        self.fit_prompt(self.size.width)
+        layout = self.wanted_layout()
+        if layout == self.column_layout:
+            return
+        if layout.keys != self.column_layout.keys:
+            self.rebuild()  # another set of columns: every row is laid out again
+            return
+        # The same columns, wider or narrower (the prompt, mostly): at every step of a drag
+        # that resizes the terminal, so the rows are kept and only the cached cells dropped.
+        self.column_layout = layout
+        for shown in layout.columns:
+            self.columns[shown.key].width = shown.width  # type: ignore[index]
+        self._require_update_dimensions = True
+        self._clear_caches()
+        self.refresh()
 
     def _update_dimensions(self, new_rows: Iterable[Any]) -> None:
         # DataTable renders every new row's cells to measure them, for auto-width columns and
@@ -324,11 +309,13 @@ class JobTable(DataTable[Text | str]):
         label: Text | str | None = None,
     ) -> RowKey:
         self._layout_changed()
-        return super().add_row(*cells, height=height, key=key, label=label)
+        with self._placing_cursor():
+            return super().add_row(*cells, height=height, key=key, label=label)
 
     def remove_row(self, row_key: RowKey | str) -> None:
         self._layout_changed()
-        super().remove_row(row_key)
+        with self._placing_cursor():
+            super().remove_row(row_key)
         self._layout_changed()
 
     def clear(self, columns: bool = False) -> JobTable:
@@ -336,7 +323,8 @@ class JobTable(DataTable[Text | str]):
         # it does not walk every old row to build a list only to empty it.
         self._layout_changed()
         self._offsets_cache = (self._layout_version, [])
-        super().clear(columns)  # clears the cell cache too: the row versions can start over
+        with self._placing_cursor():
+            super().clear(columns)  # clears the cell cache too: the row versions can start over
         self._row_versions.clear()
         self._layout_changed()
         return self
@@ -416,6 +404,9 @@ class JobTable(DataTable[Text | str]):
                 self._end_changes()
 
     def _end_changes(self) -> None:
+        if self._follow_later:
+            self._follow_later = False
+            self.follow()
         headers, self._stale_headers = self._stale_headers, set()
         if self.view.group:
             for batch_id in headers:
@@ -487,29 +478,40 @@ class JobTable(DataTable[Text | str]):
         return ordered(chosen, now, sort=self.view.sort, reverse=self.view.reverse)
 
     def rebuild(self) -> None:
-        """Lay the rows out again for the current view; the cursor stays on the same job (or
-        batch header) if it is still shown, else on the newest row."""
+        """Lay the rows out again for the current view (and the columns for the width); the
+        cursor stays on the same job (or batch header) if it is still shown, else on the
+        newest row (the newest job while following). While following, new jobs sorted in take
+        the cursor."""
         if self._rebuild_timer is not None:
             self._rebuild_timer.stop()
             self._rebuild_timer = None
-        keep = self.current_key
         now = self._now()
         shown = self.visible_jobs()
-        rows: list[tuple[str, list[Text | str]]] = []
-        if self.view.group:
-            for group in grouped(shown):
-                key = HEADER + (group.batch_id or "")
-                rows.append((key, self.header_cells(group.batch_id, group.jobs)))
-                rows.extend((job.local_id, self.cells(job, now)) for job in group.jobs)
-        else:
-            rows.extend((job.local_id, self.cells(job, now)) for job in shown)
-        with self.app.batch_update():
+        keep = self.current_key
+        newest = max(shown, key=_newness).local_id if self.following and shown else None
+        sorting_in, self._sorting_in = self._sorting_in, False
+        with self.app.batch_update(), self._placing_cursor():
             self.clear()
+            layout = self.wanted_layout()
+            if layout != self.column_layout:
+                self._set_columns(layout)  # before the cells: one per shown column
+            rows: list[tuple[str, list[Text | str]]] = []
+            if self.view.group:
+                for group in grouped(shown):
+                    key = HEADER + (group.batch_id or "")
+                    rows.append((key, self.header_cells(group.batch_id, group.jobs)))
+                    rows.extend((job.local_id, self.cells(job, now)) for job in group.jobs)
+            else:
+                rows.extend((job.local_id, self.cells(job, now)) for job in shown)
             self._add_rows(rows)
+            if keep is None or keep not in self.rows:
+                keep = newest
             if keep is not None and keep in self.rows:
                 self.move_cursor(row=self.get_row_index(keep), animate=False)
             elif self.row_count:
                 self.move_cursor(row=self.row_count - 1, animate=False)
+        if sorting_in and self.following:
+            self.follow()  # the jobs just sorted in take the cursor
         self.post_message(self.ViewChanged())
 
     def rebuild_soon(self) -> None:
@@ -540,6 +542,8 @@ class JobTable(DataTable[Text | str]):
             if not wanted:
                 self.remove_row(job.local_id)
                 self._announce_view()
+                if self.following:
+                    self.follow()
                 return
             # The cells a change of status can touch (the others are the request's).
             status, progress = status_cells(job.status)
@@ -556,7 +560,10 @@ class JobTable(DataTable[Text | str]):
             # The newest job goes last in the queue's own order: no need to lay rows out again.
             self.add_row(*self.cells(job, now), key=job.local_id)
             self._announce_view()
+            if self.following:
+                self.follow()
         else:
+            self._sorting_in = self._sorting_in or is_new
             self.rebuild_soon()
 
     def forget(self, local_ids: Iterable[str]) -> None:
@@ -567,6 +574,8 @@ class JobTable(DataTable[Text | str]):
             self.marks.discard(local_id)
             if local_id in self.rows:
                 self.remove_row(local_id)
+        if self.following:
+            self.follow()
         self.post_message(self.ViewChanged())
 
     def _refresh_header(self, batch_id: str | None) -> None:
@@ -576,19 +585,29 @@ class JobTable(DataTable[Text | str]):
         shown = self.rows
         members = [j for j in self.jobs.values() if j.batch_id == batch_id and j.local_id in shown]
         cells = self.header_cells(batch_id, members)
-        for column, value in zip((c[0] for c in COLUMNS), cells, strict=True):
+        for column, value in zip(self._keys, cells, strict=True):
             self._set(key, column, value)
 
     def active_jobs(self) -> list[StoredJob]:
         return [self.jobs[local_id] for local_id in self.active]
 
     def refresh_times(self, jobs: list[StoredJob]) -> None:
+        """The run time of `jobs` (those running), and every age on screen: ages change for
+        all jobs, so rows scrolled to later catch up at the next tick."""
         now = self._now()
         with self.many_changes():
             for job in jobs:
                 self._set(job.local_id, "time", job_time(job, now))
+            if "age" in self._keys:
+                top = int(self.scroll_y)
+                for row in self.ordered_rows[top : top + self.size.height]:
+                    seen = self.jobs.get(str(row.key.value))
+                    if seen is not None:
+                        self._set(seen.local_id, "age", job_age(seen, now))
 
     def _set(self, row: str, column: str, value: Text | str) -> None:
+        if column not in self._keys:
+            return  # a column this width (or the user) leaves out
         try:
             if self.get_cell(row, column) != value:
                 self.update_cell(row, column, value)
@@ -673,6 +692,63 @@ class JobTable(DataTable[Text | str]):
             return key[len(HEADER) :] or None
         job = self.jobs.get(key)
         return job.batch_id if job else None
+
+    # -- following ------------------------------------------------------------------------------
+
+    def newest_key(self) -> str | None:
+        """The newest job shown (the last asked for), wherever the view puts it."""
+        jobs = self.jobs
+        ids = self.shown_ids()
+        return max(ids, key=lambda local_id: _newness(jobs[local_id])) if ids else None
+
+    def follow(self) -> None:
+        """Put the cursor on the newest job shown (once, at the end of a burst; when the table
+        is seen again if another screen is on top: that screen may be showing the job under
+        the cursor, as the contact sheet does)."""
+        if self._changing:
+            self._follow_later = True
+            return
+        if not self.screen.is_current:
+            self._follow_on_show = True
+            return
+        key = self.newest_key()
+        if key is not None:
+            with self._placing_cursor():
+                self.move_cursor(row=self.get_row_index(key), animate=False)
+
+    def catch_up(self) -> None:
+        """The table is seen again: follow what arrived while it was not."""
+        if self._follow_on_show:
+            self._follow_on_show = False
+            if self.following:
+                self.follow()
+
+    def set_following(self, following: bool) -> None:
+        if following != self.following:
+            self.following = following
+            self.post_message(self.FollowChanged(following))
+        if following:
+            self.follow()
+
+    @contextmanager
+    def _placing_cursor(self) -> Iterator[None]:
+        """The table moves the cursor itself (rows laid out, followed): the user did not."""
+        placing, self._placing = self._placing, True
+        try:
+            yield
+        finally:
+            self._placing = placing
+
+    def watch_cursor_coordinate(self, old_coordinate: Any, new_coordinate: Any) -> None:
+        super().watch_cursor_coordinate(old_coordinate, new_coordinate)
+        if old_coordinate != new_coordinate and not self._placing and self.following:
+            self.set_following(False)  # the user went somewhere: stay there
+
+    def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        self.set_following(False)
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        self.set_following(False)
 
     def action_scroll_top(self) -> None:
         self.move_cursor(row=0)

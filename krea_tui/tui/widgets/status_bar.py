@@ -1,4 +1,4 @@
-"""StatusBar: demo or real, connection, counts per state, spend, and the local queue."""
+"""StatusBar: demo or real, connection, counts per state, spend, following, the local queue."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ class Summary:
     pause_reason: str | None = None
     counts: dict[str, int] = field(default_factory=dict)
     spend: dict[str, float] = field(default_factory=dict)
+    following: bool = False  # the table keeps the newest job in view (f)
 
     @property
     def held(self) -> int:
@@ -76,6 +77,7 @@ class Fit:
     short: bool = False  # short words too: "fail 12"
     spend: bool = True
     minor: int = 4  # how many of the minor counts show, dropped in the order of MINOR
+    follow_word: bool = True  # "⇣ follow", else the sign alone (F1 says what it means)
 
 
 FITS = [
@@ -84,8 +86,12 @@ FITS = [
     Fit(zeros=False),
     Fit(zeros=False, calm=True),
     Fit(zeros=False, calm=True, short=True),
-    Fit(zeros=False, calm=True, short=True, spend=False),
-    *(Fit(zeros=False, calm=True, short=True, spend=False, minor=n) for n in (3, 2, 1, 0)),
+    Fit(zeros=False, calm=True, short=True, follow_word=False),
+    Fit(zeros=False, calm=True, short=True, follow_word=False, spend=False),
+    *(
+        Fit(zeros=False, calm=True, short=True, follow_word=False, spend=False, minor=n)
+        for n in (3, 2, 1, 0)
+    ),
 ]
 
 
@@ -118,6 +124,9 @@ def status_line(s: Summary, fit: Fit) -> Text:
             text.append(f" spent ~{spend_text(s.spend)}  ")
         else:
             text.append(f"~{spend_text(s.spend)} " if short else f" ~{spend_text(s.spend)} ")
+    if s.following:
+        word = "following" if wide else "follow" if fit.follow_word else ""
+        text.append(f"⇣ {word} " if word else "⇣ ", style="cyan")
     if s.paused:
         text.append("⏸ queue paused" if wide else "⏸ paused", style="bold reverse red")
     else:
