@@ -10,6 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from krea_tui import __version__
 
@@ -28,7 +29,7 @@ EPILOG = """exit codes (headless commands):
 def add_common_arguments(parser: argparse.ArgumentParser, *, on_command: bool = False) -> None:
     """The connection flags. On a subcommand their defaults are suppressed, so that
     `krea-tui --demo jobs` and `krea-tui jobs --demo` mean the same."""
-    extra = {"default": argparse.SUPPRESS} if on_command else {}
+    extra: dict[str, Any] = {"default": argparse.SUPPRESS} if on_command else {}
     group = parser.add_argument_group("where and how to connect")
     group.add_argument(
         "--demo",

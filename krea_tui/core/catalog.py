@@ -312,7 +312,7 @@ def _cu_estimate(model: ModelInfo, body: Mapping[str, Any]) -> tuple[float | Non
             return "yes" if body.get("character_reference_images") else "no"
         return None  # a column we cannot map (e.g. "Model") does not narrow the choice
 
-    cell = None
+    cell: str | None = None
     if "compute units" in columns:
         unit_col = columns.index("compute units")
         for row in cost.get("rows", []):
@@ -326,7 +326,7 @@ def _cu_estimate(model: ModelInfo, body: Mapping[str, Any]) -> tuple[float | Non
         if not isinstance(typical, int | float):
             return None, ""
         value, cell = float(typical), f"{typical:g}"
-    return value, f"{'~' if '~' in cell else ''}{value:g} CU"
+    return value, f"{'~' if '~' in (cell or '') else ''}{value:g} CU"
 
 
 def _usd(value: float) -> str:
@@ -346,7 +346,7 @@ def _summary(name: str, schema: Mapping[str, Any], required: bool) -> Field:
     concrete = [t for t in types if t != "null"]
     if not concrete and isinstance(enum, list):
         concrete = [json_type(v) for v in enum if v is not None][:1]
-    items = schema.get("items") if isinstance(schema.get("items"), Mapping) else {}
+    items: Mapping[str, Any] = schema["items"] if isinstance(schema.get("items"), Mapping) else {}
     item_required = set(items.get("required", []))
     item_type = items.get("type") if isinstance(items.get("type"), str) else None
     return Field(

@@ -44,7 +44,7 @@ def build_catalog(spec: Mapping[str, Any]) -> dict[str, Any]:
             models[entry["path"]] = entry
     if not models:
         raise ValueError("the OpenAPI document lists no /generate/image/ operations")
-    info = spec.get("info") if isinstance(spec.get("info"), Mapping) else {}
+    info: Mapping[str, Any] = spec["info"] if isinstance(spec.get("info"), Mapping) else {}
     return {
         "format": CATALOG_FORMAT,
         "source": {"title": info.get("title"), "version": info.get("version")},
@@ -266,7 +266,9 @@ def _krea2_schema(resolutions: list[str]) -> dict[str, Any]:
     }
 
 
-def _krea2_model(variant: str, name: str, description: str, resolutions: list[str]) -> dict:
+def _krea2_model(
+    variant: str, name: str, description: str, resolutions: list[str]
+) -> dict[str, Any]:
     schema = _krea2_schema(resolutions)
     return {
         "path": f"krea/krea-2/{variant}",
@@ -340,8 +342,8 @@ def apply_overlays(catalog: Mapping[str, Any]) -> dict[str, Any]:
     """
     result = copy.deepcopy(dict(catalog))
     models: dict[str, dict[str, Any]] = result.setdefault("models", {})
-    for path, model in KREA2_MODELS.items():
-        models.setdefault(path, copy.deepcopy(model))
+    for path, known in KREA2_MODELS.items():
+        models.setdefault(path, copy.deepcopy(known))
     for path, (usd, tiers, source) in PRICES_USD.items():
         model = models.get(path)
         if model is not None and model.get("price_usd") is None:

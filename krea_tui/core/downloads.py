@@ -263,4 +263,6 @@ def _written_for(path: Path, job_id: str, index: int) -> bool:
     except OSError:
         return False
     document = request_from_png(head)
-    return bool(document) and document.get("job_id") == job_id and document.get("index") == index
+    return (
+        document is not None and document.get("job_id") == job_id and document.get("index") == index
+    )

@@ -67,7 +67,7 @@ def text_position(head: bytes) -> int | None:
     is no PNG to add them to. `head` needs HEAD_BYTES of the file (or all of a shorter one)."""
     if not head.startswith(PNG_SIGNATURE) or len(head) < 33:
         return None
-    (ihdr_length,) = struct.unpack(">I", head[8:12])
+    ihdr_length: int = struct.unpack(">I", head[8:12])[0]
     if head[12:16] != b"IHDR":
         return None
     return 8 + 12 + ihdr_length

@@ -86,7 +86,9 @@ def sheet_layout(
         return _strip(jobs, axes[0], notes)
     ids = [job.local_id for job in jobs]
     width = max(1, min(columns, len(ids)))
-    rows = [tuple(ids[i : i + width]) for i in range(0, len(ids), width)]
+    rows: list[tuple[str | None, ...]] = [
+        tuple(ids[i : i + width]) for i in range(0, len(ids), width)
+    ]
     if rows and len(rows[-1]) < width and len(rows) > 1:
         rows[-1] = rows[-1] + (None,) * (width - len(rows[-1]))
     return SheetLayout(None, None, ("",) * len(rows), ("",) * width, tuple(rows), notes)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from krea_tui.core import search_index
-from krea_tui.core.clock import utcnow
+from krea_tui.core.clock import utcnow as utcnow  # re-exported: callers take it from here
 from krea_tui.core.models import Job, parse_time
 from krea_tui.core.processes import this_process
 from krea_tui.core.schema import MIGRATIONS

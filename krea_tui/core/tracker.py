@@ -95,12 +95,12 @@ class Tracker:
         rest = [remote_id for remote_id in wanted if remote_id not in seen]
         singles = await asyncio.gather(*(self._get_one(remote_id) for remote_id in rest))
         missing: list[str] = []
-        for remote_id, job in zip(rest, singles, strict=True):
+        for remote_id, single in zip(rest, singles, strict=True):
             requests += 1
-            if job is None:
+            if single is None:
                 missing.append(remote_id)
             else:
-                seen[remote_id] = job
+                seen[remote_id] = single
         return PollResult(seen, tuple(missing), requests)
 
     async def _get_one(self, remote_id: str) -> Job | None:

@@ -40,7 +40,7 @@ class _Server(uvicorn.Server):
         super().__init__(config)
         self.ready = asyncio.Event()  # set once it accepts connections, or could not
 
-    def capture_signals(self) -> contextlib.AbstractContextManager[None]:
+    def capture_signals(self) -> contextlib.AbstractContextManager[None]:  # type: ignore[override]
         # Ctrl-C and SIGTERM belong to the app (TUI, headless CLI), not to this side server.
         return contextlib.nullcontext()
 

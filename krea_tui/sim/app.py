@@ -105,7 +105,11 @@ class Simulator:
         loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         wake = self._wake
-        self.state.on_change = lambda: loop.call_soon_threadsafe(wake.set)
+
+        def on_change() -> None:
+            loop.call_soon_threadsafe(wake.set)
+
+        self.state.on_change = on_change
         await self.webhooks.start()
         task = loop.create_task(self._scheduler(wake))
         try:

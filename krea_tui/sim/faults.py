@@ -131,7 +131,7 @@ async def drop_connection(send: Send) -> None:
     if transport is not None and hasattr(cycle, "disconnected"):
         transport.close()
         for _ in range(50):
-            if cycle.disconnected:
+            if getattr(cycle, "disconnected", True):
                 return
             await asyncio.sleep(0)
         return

@@ -184,7 +184,9 @@ def _live(data_dir: Path, token: str) -> dict[str, Any] | None:
     return None
 
 
-def _handle(data_dir: Path, info: dict[str, Any], token: str, speed: float, idle: float):
+def _handle(
+    data_dir: Path, info: dict[str, Any], token: str, speed: float, idle: float
+) -> DemoService:
     return DemoService(
         data_dir=data_dir,
         base_url=f"http://127.0.0.1:{info['port']}",

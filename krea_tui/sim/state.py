@@ -10,6 +10,7 @@ due time to deliver webhooks.
 from __future__ import annotations
 
 import bisect
+import builtins
 import math
 import random
 import threading
@@ -299,7 +300,7 @@ class SimState:
             ends = [job.end for user in self._users.values() for job in user.running]
             return min(ends) if ends else None
 
-    def poll_webhooks(self) -> list[tuple[str, dict[str, Any]]]:
+    def poll_webhooks(self) -> builtins.list[tuple[str, dict[str, Any]]]:
         """Advance to now and hand over the webhook deliveries that became due."""
         with self._lock:
             self._advance(self.clock())
@@ -398,7 +399,7 @@ class SimState:
             self.on_change()
 
     def _durations(
-        self, seconds: float, forced: list[float] | None, outcome: Outcome
+        self, seconds: float, forced: builtins.list[float] | None, outcome: Outcome
     ) -> tuple[float, ...]:
         if forced is not None:
             return tuple(float(d) for d in forced)
