@@ -1,7 +1,8 @@
 """KreaApp: owns the engine for the app's lifetime and turns its events into messages.
 
 The engine runs in one long-lived worker on the App (workers on a popped screen would be
-cancelled) with `exit_on_error=False`: a failure becomes a modal with the reason, never a crash.
+cancelled). Every worker in the app runs with `exit_on_error=False`, and their failures all come
+to `_on_worker_failed`: the engine's becomes a modal with the reason, any other a toast.
 """
 
 from __future__ import annotations
@@ -16,20 +17,21 @@ from typing import Any
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding
-from textual.worker import Worker, WorkerState
 
 from krea_tui.config import Settings
+from krea_tui.core.catalog import Catalog
 from krea_tui.core.clipboard import ClipboardRouter
-from krea_tui.core.engine import DRAIN_TIMEOUT
+from krea_tui.core.engine import DRAIN_TIMEOUT, JobEngine
 from krea_tui.core.events import EngineEvent, Subscription
-from krea_tui.core.store import StoredJob, utcnow
+from krea_tui.core.store import JobStore, StoredJob, utcnow
 from krea_tui.runtime import Runtime, SetupError, open_runtime
 from krea_tui.tui.commands import KreaCommands
 from krea_tui.tui.hangup import quit_on_hang_up
 from krea_tui.tui.key_order import KeysInOrder
-from krea_tui.tui.messages import EngineUpdate, RuntimeFailed, RuntimeReady
+from krea_tui.tui.messages import EngineEvents, EngineUpdate, RuntimeFailed, RuntimeReady
 from krea_tui.tui.screens.main import MainScreen
 from krea_tui.tui.screens.modals import MessageModal
+from krea_tui.tui.worker_errors import ReportsWorkerFailures, WorkerFailed
 
 RuntimeFactory = Callable[[Settings], Any]
 # Engine events per EngineUpdate message at most (a 2 s poll brings ~600): between two parts,
@@ -37,7 +39,7 @@ RuntimeFactory = Callable[[Settings], Any]
 EVENTS_PER_MESSAGE = 250
 
 
-class KreaApp(KeysInOrder[None]):
+class KreaApp(ReportsWorkerFailures, KeysInOrder[None]):
     TITLE = "krea-tui"
     COMMANDS = App.COMMANDS | {KreaCommands}
     BINDINGS = [
@@ -148,27 +150,32 @@ class KreaApp(KeysInOrder[None]):
             if closed:
                 return
 
-    @on(Worker.StateChanged)
-    def _on_worker_state(self, event: Worker.StateChanged) -> None:
-        if event.worker.name == "engine" and event.state == WorkerState.ERROR:
-            self.post_message(RuntimeFailed(f"the job engine stopped: {event.worker.error}"))
+    @on(WorkerFailed)
+    def _on_worker_failed(self, message: WorkerFailed) -> None:
+        """The one place a failed worker is reported, wherever it ran (worker_errors.py)."""
+        worker = message.worker
+        if worker.group == "engine":
+            self.post_message(RuntimeFailed(f"the job engine stopped: {worker.error}"))
+            return
+        self.log.error(message.summary)
+        self.notify(message.summary, title="Error", severity="error", timeout=12)
 
     @property
     def ready(self) -> bool:
         return self.runtime is not None
 
     @property
-    def store(self) -> Any:
+    def store(self) -> JobStore:
         assert self.runtime is not None
         return self.runtime.store
 
     @property
-    def engine(self) -> Any:
+    def engine(self) -> JobEngine:
         assert self.runtime is not None
         return self.runtime.engine
 
     @property
-    def catalog(self) -> Any:
+    def catalog(self) -> Catalog:
         assert self.runtime is not None
         return self.runtime.catalog
 
@@ -188,10 +195,8 @@ class KreaApp(KeysInOrder[None]):
                 return  # shutting down: events still queued (downloads ending) have nowhere to go
             self._main().handle_batch(message.events)
             for screen in self.screen_stack:
-                handler = getattr(screen, "on_engine_event", None)
-                if handler is not None and not isinstance(screen, MainScreen):
-                    for event in message.events:
-                        handler(event)
+                if not isinstance(screen, MainScreen):
+                    screen.post_message(EngineEvents(message.events))
         finally:
             self._update_handled.set()  # the engine worker may send the next part
 

@@ -1,4 +1,4 @@
-"""The command palette (ctrl+p): every app action by name."""
+"""The command palette (ctrl+p): every app action by name, with the key bound to it now."""
 
 from __future__ import annotations
 
@@ -8,37 +8,61 @@ from typing import TYPE_CHECKING, Any
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from krea_tui.tui.queue_commands import queue_view_commands
+from krea_tui.tui.queue_commands import QUEUE_COMMANDS
 
 if TYPE_CHECKING:
+    from textual.screen import Screen
+
     from krea_tui.tui.app import KreaApp
+
+# (title, help, action on the main screen)
+JOB_COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("job: new", "Compose a new job", "new_job"),
+    ("job: open result", "Open the highlighted job's result", "open_result"),
+    ("job: cancel", "Cancel the highlighted job", "cancel_job"),
+    ("job: re-run", "Send the same request again", "rerun"),
+    ("job: edit as new", "Open the form filled from this job", "edit_job"),
+    ("job: copy id", "Copy the job id", "copy_id"),
+    ("queue: pause or resume", "Hold unsent jobs, or send them again", "toggle_queue"),
+    ("view: toggle detail pane", "Show or hide the detail pane", "toggle_detail"),
+)
+
+
+def key_hints(app: KreaApp, screen: Screen[Any]) -> dict[str, str]:
+    """Action -> the keys that run it on `screen`, as shown to the user ("F1, ?").
+
+    Read from the screen's active bindings, which have the [keymap] of config.toml applied
+    (App.set_keymap): hints written by hand went stale as soon as a key was rebound.
+    """
+    keys: dict[str, list[str]] = {}
+    for active in screen.active_bindings.values():
+        shown = keys.setdefault(active.binding.action, [])
+        display = app.get_key_display(active.binding)
+        if display not in shown:
+            shown.append(display)
+    return {action: ", ".join(shown) for action, shown in keys.items()}
 
 
 class KreaCommands(Provider):
     def _commands(self) -> list[tuple[str, str, Callable[[], Any]]]:
         app: KreaApp = self.app  # type: ignore[assignment]
         screen = app.screen_stack[0]
+        hints = key_hints(app, screen)
 
         def run(action: str) -> Callable[[], Any]:
             return partial(screen.run_action, action)
 
+        def hinted(title: str, text: str, action: str, callback: Callable[[], Any]) -> Any:
+            keys = hints.get(action)
+            return (title, f"{text} ({keys})" if keys else text, callback)
+
         return [
-            ("job: new", "Compose a new job (n)", run("new_job")),
-            ("job: open result", "Open the highlighted job's result (enter)", run("open_result")),
-            ("job: cancel", "Cancel the highlighted job (c)", run("cancel_job")),
-            ("job: re-run", "Send the same request again (r)", run("rerun")),
-            ("job: edit as new", "Open the form filled from this job (e)", run("edit_job")),
-            ("job: copy id", "Copy the job id (y)", run("copy_id")),
-            (
-                "queue: pause or resume",
-                "Hold unsent jobs, or send them again (p)",
-                run("toggle_queue"),
-            ),
-            ("view: toggle detail pane", "Show or hide the detail pane (d)", run("toggle_detail")),
-            *queue_view_commands(run),
-            (
+            *(hinted(title, text, action, run(action)) for title, text, action in JOB_COMMANDS),
+            *(hinted(title, text, action, run(action)) for title, text, action in QUEUE_COMMANDS),
+            hinted(
                 "batch: contact sheet",
-                "The highlighted job's batch as a grid of results (b)",
+                "The highlighted job's batch as a grid of results",
+                "contact_sheet",
                 run("contact_sheet"),
             ),
             (
@@ -46,7 +70,7 @@ class KreaCommands(Provider):
                 "Jobs this token created elsewhere join the history",
                 app.import_from_server,
             ),
-            ("help: keys", "Every key binding (F1, ?)", app.action_help),
+            hinted("help: keys", "Every key binding", "help", app.action_help),
         ]
 
     async def discover(self) -> Hits:

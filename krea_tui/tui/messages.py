@@ -29,3 +29,12 @@ class EngineUpdate(Message):
     and lets the screen draw the rows, counts and detail pane once for the lot."""
 
     events: list[EngineEvent]
+
+
+@dataclass
+class EngineEvents(Message, bubble=False):
+    """The events of one EngineUpdate, passed on by the App to every other screen in its stack
+    (the main screen it updates directly, first). It does not bubble: from a screen it would
+    reach the App again."""
+
+    events: list[EngineEvent]

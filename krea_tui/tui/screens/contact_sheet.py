@@ -23,6 +23,7 @@ from krea_tui.core.events import DownloadEvent, EngineEvent, JobEvent, PreviewEv
 from krea_tui.core.sheet import SheetLayout, counts, sheet_axes, sheet_layout, state_times
 from krea_tui.core.store import StoredJob
 from krea_tui.tui.images import SCALED, UnreadablePicture, fit_cells
+from krea_tui.tui.messages import EngineEvents
 from krea_tui.tui.screens.krea_access import KreaAccess
 from krea_tui.tui.status_style import status_text, word
 from krea_tui.tui.widgets.halfcell import HalfcellPicture
@@ -294,7 +295,11 @@ class ContactSheet(KreaAccess, Screen[None]):
 
     # -- live updates --------------------------------------------------------------------------
 
-    def on_engine_event(self, event: EngineEvent) -> None:
+    def on_engine_events(self, message: EngineEvents) -> None:
+        for event in message.events:
+            self._follow(event)
+
+    def _follow(self, event: EngineEvent) -> None:
         if not isinstance(event, JobEvent | DownloadEvent | PreviewEvent):
             return
         local_id = event.job.local_id

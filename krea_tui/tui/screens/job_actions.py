@@ -18,6 +18,8 @@ from krea_tui.tui.screens.modals import AskModal, ConfirmModal
 from krea_tui.tui.status_style import word
 
 if TYPE_CHECKING:
+    from textual.worker import ResultType, Worker, WorkType
+
     from krea_tui.tui.app import KreaApp
     from krea_tui.tui.widgets.job_table import JobTable
 
@@ -26,13 +28,26 @@ class JobActions:
     """Mixed into MainScreen (a Screen); the attributes below are the screen's."""
 
     if TYPE_CHECKING:
-        krea: KreaApp
-        table: JobTable
         app: Any
+
+        @property
+        def krea(self) -> KreaApp: ...
+        @property
+        def table(self) -> JobTable: ...
 
         def current_job(self) -> StoredJob | None: ...
         def notify(self, message: str, **kwargs: Any) -> None: ...
-        def run_worker(self, work: Any, **kwargs: Any) -> Any: ...
+        def run_worker(
+            self,
+            work: WorkType[ResultType],
+            name: str | None = "",
+            group: str = "default",
+            description: str = "",
+            exit_on_error: bool = True,
+            start: bool = True,
+            exclusive: bool = False,
+            thread: bool = False,
+        ) -> Worker[ResultType]: ...
         def recount(self) -> None: ...
         def set_filter(self, text: str, *, typing: bool | None = None) -> None: ...
 

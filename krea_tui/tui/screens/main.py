@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any
 
 from rich.text import Text
 from textual import events, on
@@ -223,7 +224,7 @@ class MainScreen(KreaAccess, JobActions, TablePrefs, Screen[None]):
         )
         self._show_current()
 
-    def _set_summary(self, **changes: object) -> None:
+    def _set_summary(self, **changes: Any) -> None:
         self._summary = replace(self._summary, demo=self.krea.settings.demo, **changes)
         if self._in_burst:
             self._summary_stale = True

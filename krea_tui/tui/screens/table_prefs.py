@@ -22,9 +22,12 @@ class TablePrefs:
     """Mixed into MainScreen (a Screen); the attributes below are the screen's."""
 
     if TYPE_CHECKING:
-        krea: KreaApp
-        table: JobTable
         app: Any
+
+        @property
+        def krea(self) -> KreaApp: ...
+        @property
+        def table(self) -> JobTable: ...
 
         def notify(self, message: str, **kwargs: Any) -> None: ...
 

@@ -18,8 +18,9 @@ from textual.widgets import DataTable, Footer, Static
 
 from krea_tui.core import bulk
 from krea_tui.core.bulk import noun
-from krea_tui.core.events import EngineEvent, JobEvent
+from krea_tui.core.events import JobEvent
 from krea_tui.core.triage import BatchTimes, FailureGroup, batch_times, failure_groups
+from krea_tui.tui.messages import EngineEvents
 from krea_tui.tui.screens.krea_access import KreaAccess
 from krea_tui.tui.screens.modals import ConfirmModal
 from krea_tui.tui.widgets.job_table import format_duration
@@ -116,8 +117,9 @@ class TriageScreen(KreaAccess, Screen[None]):
                 *batch_row(batch_times(batch_id, members, timelines, now)), key=batch_id
             )
 
-    def on_engine_event(self, event: EngineEvent) -> None:
-        if isinstance(event, JobEvent) and self._timer is None:
+    def on_engine_events(self, message: EngineEvents) -> None:
+        changed = any(isinstance(event, JobEvent) for event in message.events)
+        if changed and self._timer is None:
             self._timer = self.set_timer(REFRESH_DELAY, self.refresh_data)
 
     @on(DataTable.RowSelected, "#failures")

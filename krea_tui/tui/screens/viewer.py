@@ -16,7 +16,6 @@ from textual.containers import Center, Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Label, Static
 
-from krea_tui.core.events import EngineEvent
 from krea_tui.core.files import free_path
 from krea_tui.core.store import StoredJob
 from krea_tui.tui.images import (
@@ -26,6 +25,7 @@ from krea_tui.tui.images import (
     image_size,
     image_widget_class,
 )
+from krea_tui.tui.messages import EngineEvents
 from krea_tui.tui.screens.krea_access import KreaAccess
 from krea_tui.tui.widgets.job_detail import parameters_table
 
@@ -166,11 +166,15 @@ class ResultViewer(KreaAccess, Screen[None]):
         picture.styles.height = cells[1]
         picture.image = image  # type: ignore[attr-defined]
 
-    def on_engine_event(self, event: EngineEvent) -> None:
+    def on_engine_events(self, message: EngineEvents) -> None:
         """A result saved while the viewer is open joins the list."""
-        job = getattr(event, "job", None)
-        if job is not None and job.files and job.local_id not in self._ids:
-            self._ids.append(job.local_id)
+        added = False
+        for event in message.events:
+            job = getattr(event, "job", None)
+            if job is not None and job.files and job.local_id not in self._ids:
+                self._ids.append(job.local_id)
+                added = True
+        if added:
             self._show_position_only()
 
     def _show_position_only(self) -> None:

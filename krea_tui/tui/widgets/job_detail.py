@@ -17,6 +17,7 @@ from krea_tui.core.store import StoredJob, TimelineEntry, utcnow
 from krea_tui.core.triage import state_durations, totals
 from krea_tui.tui.images import SCALED, UnreadablePicture, fit_cells
 from krea_tui.tui.status_style import status_text
+from krea_tui.tui.worker_errors import ReportsWorkerFailures
 
 THUMB_COLUMNS = 24
 THUMB_ROWS = 12
@@ -63,7 +64,7 @@ def time_in_states(entries: list[TimelineEntry], now: datetime) -> Text:
     return Text(" · ".join(parts), style="dim") if parts else Text("")
 
 
-class JobDetail(VerticalScroll):
+class JobDetail(ReportsWorkerFailures, VerticalScroll):
     DEFAULT_CSS = """
     JobDetail { padding: 0 1; }
     JobDetail > .section { margin-bottom: 1; }

@@ -29,7 +29,6 @@ from textual.timer import Timer
 from textual.widgets import DataTable
 from textual.widgets.data_table import (
     CellDoesNotExist,
-    CellType,
     DuplicateKey,
     Row,
     RowDoesNotExist,
@@ -303,7 +302,7 @@ class JobTable(DataTable[Text | str]):
 
     def add_row(
         self,
-        *cells: CellType,
+        *cells: Text | str,
         height: int | None = 1,
         key: str | None = None,
         label: Text | str | None = None,
@@ -349,7 +348,7 @@ class JobTable(DataTable[Text | str]):
         # a new `_update_count` for a row drawn nowhere since the last one: lines are cached
         # under the count, and a new count makes the next frame re-assemble every visible
         # line (~10 ms), for a change nobody can see.
-        cells = self._data.get(row_key)  # type: ignore[call-overload]
+        cells = self._data.get(row_key)  # type: ignore[arg-type]
         if cells is None or column_key not in cells:
             raise CellDoesNotExist(f"No cell exists for {row_key!r}, {column_key!r}.")
         cells[column_key] = value
