@@ -16,6 +16,7 @@ from typing import Any
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding
+from textual.driver import Driver
 from textual.worker import Worker, WorkerState
 
 from krea_tui.config import Settings
@@ -27,6 +28,7 @@ from krea_tui.tui.commands import KreaCommands
 from krea_tui.tui.messages import EngineUpdate, RuntimeFailed, RuntimeReady
 from krea_tui.tui.screens.main import MainScreen
 from krea_tui.tui.screens.modals import MessageModal
+from krea_tui.tui.terminal import TerminalWriter, writing_driver
 
 RuntimeFactory = Callable[[Settings], Any]
 # Engine events per EngineUpdate message at most (a 2 s poll brings ~600): between two parts,
@@ -43,6 +45,11 @@ class KreaApp(App[None]):
         Binding("f1,question_mark", "help", "Help", id="help"),
     ]
 
+    def get_driver_class(self) -> type[Driver]:
+        # Textual's choice of driver, made to hand itself to `terminal_writer` (terminal.py):
+        # desktop notifications are written through it without touching App._driver.
+        return writing_driver(super().get_driver_class())
+
     def __init__(
         self,
         settings: Settings,
@@ -52,6 +59,7 @@ class KreaApp(App[None]):
         clock: Callable[[], datetime] = utcnow,
         warnings: Sequence[str] = (),
     ) -> None:
+        self.terminal_writer = TerminalWriter()  # before App's init, which makes the driver class
         super().__init__()
         self.settings = settings
         self._startup_warnings = list(warnings)  # config problems: shown once the screen is up
