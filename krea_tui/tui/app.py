@@ -20,11 +20,14 @@ from textual.driver import Driver
 from textual.worker import Worker, WorkerState
 
 from krea_tui.config import Settings
+from krea_tui.core.clipboard import ClipboardRouter
 from krea_tui.core.engine import DRAIN_TIMEOUT
 from krea_tui.core.events import EngineEvent, Subscription
 from krea_tui.core.store import StoredJob, utcnow
 from krea_tui.runtime import Runtime, SetupError, open_runtime
 from krea_tui.tui.commands import KreaCommands
+from krea_tui.tui.hangup import quit_on_hang_up
+from krea_tui.tui.key_order import KeysInOrder
 from krea_tui.tui.messages import EngineUpdate, RuntimeFailed, RuntimeReady
 from krea_tui.tui.screens.main import MainScreen
 from krea_tui.tui.screens.modals import MessageModal
@@ -36,7 +39,7 @@ RuntimeFactory = Callable[[Settings], Any]
 EVENTS_PER_MESSAGE = 250
 
 
-class KreaApp(App[None]):
+class KreaApp(KeysInOrder[None]):
     TITLE = "krea-tui"
     COMMANDS = App.COMMANDS | {KreaCommands}
     BINDINGS = [
@@ -69,6 +72,7 @@ class KreaApp(App[None]):
         self._quitting = False
         self.runtime: Runtime | None = None
         self._update_handled = asyncio.Event()  # set when an EngineUpdate has been applied
+        self._restore_hang_up: Callable[[], None] = lambda: None
 
     # -- start-up ------------------------------------------------------------------------------
 
@@ -90,15 +94,18 @@ class KreaApp(App[None]):
             await engine.drain(DRAIN_TIMEOUT)
         self.exit()
 
+    def on_unmount(self) -> None:
+        self._restore_hang_up()
+
     def _terminate(self) -> None:
         """SIGTERM or SIGHUP (a closed SSH session): quit as `q` does."""
         self.call_later(self.action_quit)
 
     def on_mount(self) -> None:
         loop = asyncio.get_running_loop()
-        for stop in (signal.SIGTERM, signal.SIGHUP):
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(stop, self._terminate)
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signal.SIGTERM, self._terminate)
+        self._restore_hang_up = quit_on_hang_up(loop, self._terminate)
         if self.settings.keymap:
             self.set_keymap(dict(self.settings.keymap))
         if self.settings.theme in self.available_themes:
@@ -180,17 +187,10 @@ class KreaApp(App[None]):
 
     @on(RuntimeReady)
     def _on_ready(self) -> None:
-        self._main().load()
-        if self.settings.demo:
-            self.notify(
-                "A local simulator answers instead of Krea: pictures are simulated, nothing is "
-                "billed, and demo jobs have a history of their own. Press n for a new job.",
-                title="Demo mode",
-                timeout=8,
-            )
+        self._main().load()  # demo mode is said above the table (MainScreen), not in a toast
 
     @on(EngineUpdate)
-    def _on_update(self, message: EngineUpdate) -> None:
+    def _on_engine_update(self, message: EngineUpdate) -> None:
         try:
             if not self.screen_stack:
                 return  # shutting down: events still queued (downloads ending) have nowhere to go
@@ -213,15 +213,24 @@ class KreaApp(App[None]):
     def show_error(self, title: str, message: str) -> None:
         self.push_screen(MessageModal(title, message))
 
-    def copy(self, text: str, what: str) -> None:
-        """OSC 52 first (it reaches the user's own machine over SSH), the local clipboard too."""
-        self.copy_to_clipboard(text)
-        with contextlib.suppress(Exception):
-            import pyperclip
+    # The one place that decides where copies go (doctor asks it too); tests give it a fake tmux.
+    clipboard_router: ClipboardRouter = ClipboardRouter()
 
-            pyperclip.copy(text)
-        shown = text if len(text) <= 40 else text[:37] + "…"
-        self.notify(f"Copied {what}: {shown}", timeout=3)
+    def copy(self, text: str, what: str) -> None:
+        """Copy `text` along the clipboard route; the toast says where it went, and why not
+        to the clipboard when it did not get there."""
+        self._copy_along_route(text, what)
+
+    @work(group="clipboard", exit_on_error=False)
+    async def _copy_along_route(self, text: str, what: str) -> None:
+        # Asking tmux and feeding it (or xclip) are subprocesses: kept off the event loop.
+        copied = await asyncio.to_thread(self.clipboard_router.copy, text)
+        if copied.route.osc52:
+            self.copy_to_clipboard(text)
+        if copied.reached_clipboard:
+            self.notify(copied.message(what, text), timeout=4)
+        else:
+            self.notify(copied.message(what, text), severity="warning", timeout=12)
 
     def open_compose(
         self, *, model: str | None = None, request: Mapping[str, Any] | None = None
@@ -259,14 +268,10 @@ class KreaApp(App[None]):
     def submit(
         self, model: str, bodies: Sequence[Mapping[str, Any]], *, preset: str | None = None
     ) -> list[StoredJob]:
-        from krea_tui.core.batch import new_batch_id
+        from krea_tui.core.submit import Order
 
-        cost, unit = self.catalog.cost_with_unit(model, bodies[0])
         # Several jobs from one form share a batch id, so the contact sheet (b) can show them.
-        batch_id = new_batch_id(now=self.now()) if len(bodies) > 1 else None
-        jobs = self.engine.enqueue(
-            model, bodies, preset=preset, batch_id=batch_id, cost_estimate=cost, cost_unit=unit
-        )
+        jobs = self.engine.submit(self.catalog, [Order(model, bodies, preset)], now=self.now())
         noun = "job" if len(jobs) == 1 else "jobs"
         self.notify(f"Queued {len(jobs)} {noun} for {model}", timeout=3)
         return jobs

@@ -9,12 +9,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from textual import on, work
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.css.query import NoMatches
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer, Input, Label, Select, Static, Switch, TextArea
 
 from krea_tui.core.batch import expand_prompt, with_seeds
@@ -22,7 +24,7 @@ from krea_tui.core.catalog import DEFAULT_MODEL, ModelInfo
 from krea_tui.core.draft import Draft, DraftBox
 from krea_tui.tui.screens.krea_access import KreaAccess
 from krea_tui.tui.screens.modals import AskModal, ConfirmModal
-from krea_tui.tui.widgets.field_form import FieldForm
+from krea_tui.tui.widgets.field_form import FieldForm, field_help
 
 if TYPE_CHECKING:
     from krea_tui.presets import Preset
@@ -43,6 +45,16 @@ ASPECTS = [
     ("21:9  1536×640", (1536, 640)),
 ]
 MAX_COUNT = 100
+COUNT_LABEL = "Images (N)"  # also how its problems start, which leads ctrl+s to the field
+# The help line for the form's own widgets; request fields have `field_help`.
+HELP = {
+    "model": "model · its fields are below; f2 loads a preset",
+    "prompt": "prompt · {a|b} sends one job per variant",
+    "count": f"images (N) · 1–{MAX_COUNT} jobs from this form",
+    "seed": "seed · empty: random · ctrl+r picks one",
+    "seed-mode": "seed · how each image gets its seed",
+    "aspect": "width and height · a size for this model",
+}
 DRAFT_FILE = "compose-draft.json"
 # One draft per running app: what the form held when it was last left without sending.
 _DRAFTS: weakref.WeakKeyDictionary[Any, DraftBox] = weakref.WeakKeyDictionary()
@@ -50,11 +62,16 @@ _DRAFTS: weakref.WeakKeyDictionary[Any, DraftBox] = weakref.WeakKeyDictionary()
 
 class ComposeScreen(KreaAccess, Screen[None]):
     BINDING_GROUP_TITLE = "Compose"
+    # The focused field's label is reversed and bold, which shows without colour and in 256
+    # colours. A class, not :focus-within: Textual restyles a :focus-within rule only on the
+    # focused widget's ancestors, and the label is a sibling.
     DEFAULT_CSS = """
     ComposeScreen #compose-top { height: auto; padding: 0 1; margin-bottom: 1; }
     ComposeScreen #compose-top > Label { width: 18; }
     ComposeScreen #model { width: 1fr; }
     ComposeScreen #form { height: 1fr; padding: 0 1; }
+    ComposeScreen #prompt-box { height: auto; }
+    ComposeScreen .-focused-row > Label { text-style: bold reverse; }
     ComposeScreen #prompt { height: 4; }
     ComposeScreen #prompt-info { height: 1; color: $text-muted; margin-bottom: 1; }
     ComposeScreen #prompt-info.-over { color: $error; text-style: bold; }
@@ -66,6 +83,9 @@ class ComposeScreen(KreaAccess, Screen[None]):
     ComposeScreen #summary { height: auto; padding: 0 1; background: $panel; }
     ComposeScreen #summary.-problems { color: $error; }
     ComposeScreen #general-problems { color: $error; height: auto; }
+    ComposeScreen #field-help {
+        height: 1; padding: 0 1; color: $text-muted; text-wrap: nowrap; text-overflow: ellipsis;
+    }
     """
     BINDINGS = [
         Binding("ctrl+s", "submit", "Send", priority=True, id="submit-job"),
@@ -114,21 +134,22 @@ class ComposeScreen(KreaAccess, Screen[None]):
                 self._request["seed"] = draft.seed
         models = [(f"{m.name}  ({m.path})", m.path) for m in self.krea.catalog.models()]
         with Horizontal(id="compose-top"):
-            yield Label("model")
+            yield Label("Model")
             yield Select(models, value=self.model.path, id="model", allow_blank=False, compact=True)
         with VerticalScroll(id="form"):
-            yield Label("prompt")
-            yield TextArea(
-                str(self._request.get("prompt", "")), id="prompt", soft_wrap=True, compact=True
-            )
+            with Vertical(id="prompt-box"):
+                yield Label("Prompt")
+                yield TextArea(
+                    str(self._request.get("prompt", "")), id="prompt", soft_wrap=True, compact=True
+                )
             yield Label("", id="prompt-info")
             with Horizontal(classes="row"):
-                yield Label("images (N)")
+                yield Label(COUNT_LABEL)
                 yield Input(
                     str(self._request.get("_count", 1)), type="integer", id="count", compact=True
                 )
             with Horizontal(classes="row", id="seed-row"):
-                yield Label("seed")
+                yield Label("Seed")
                 seed = self._request.get("seed")
                 yield Input(
                     "" if seed is None else str(seed),
@@ -150,16 +171,18 @@ class ComposeScreen(KreaAccess, Screen[None]):
                     compact=True,
                 )
             with Horizontal(classes="row", id="aspect-row"):
-                yield Label("size preset")
+                yield Label("Size preset")
                 yield Select(ASPECTS, id="aspect", prompt="choose width × height", compact=True)
             yield FieldForm(self.model.fields, self._request, id="fields")
             yield Static("", id="general-problems")
+        yield Static("", id="field-help")
         yield Static("", id="summary")
         yield Footer()
 
     async def on_mount(self) -> None:
         self._layout_for_model()
-        self.query_one("#prompt", TextArea).focus()
+        # Now, not on a later tick as .focus() would: keys typed right after `n` go here.
+        self.set_focus(self.query_one("#prompt", TextArea))
         if self._restored is not None:
             self._restore_fields(self._restored.fields)
             self.notify("Draft restored (f8 discards it)", timeout=4)
@@ -265,7 +288,7 @@ class ComposeScreen(KreaAccess, Screen[None]):
         problems = list(read_problems.values())
         count = self._count()
         if count is None:
-            problems.append(f"images (N): a whole number from 1 to {MAX_COUNT}")
+            problems.append(f"{COUNT_LABEL}: a whole number from 1 to {MAX_COUNT}")
             count = 1
         mode = self.query_one("#seed-mode", Select).value
         takes_seed = self.model.field("seed") is not None
@@ -288,13 +311,13 @@ class ComposeScreen(KreaAccess, Screen[None]):
         by_field: dict[str, str] = {}
         general: list[str] = []
         for message in problems:
-            name = message.split(":", 1)[0].split(".", 1)[0].strip()
+            name = _problem_field(message)
             if self.model.field(name) is not None and name not in ("prompt", "seed"):
                 by_field.setdefault(name, message)
             else:
                 general.append(message)
         self.query_one(FieldForm).show_problems(by_field)
-        self.query_one("#general-problems", Static).update("\n".join(general))
+        self.query_one("#general-problems", Static).update(Content("\n".join(general)))
         self._update_prompt_info()
         summary = self.query_one("#summary", Static)
         summary.set_class(bool(problems), "-problems")
@@ -323,7 +346,51 @@ class ComposeScreen(KreaAccess, Screen[None]):
         else:
             info.update(f"{len(text)} characters{extra}")
 
+    def _focus_first_problem(self, problems: list[str]) -> None:
+        """The cursor to the first field, in the form's order, that a problem is about."""
+        selectors = {"prompt": "#prompt", "seed": "#seed", COUNT_LABEL: "#count"}
+        bad: set[Widget] = set()
+        for message in problems:
+            name = _problem_field(message)
+            selector = selectors.get(name, f"#field-{name}")
+            with contextlib.suppress(NoMatches):
+                bad.add(self.query_one(selector))
+        first = next((widget for widget in self.focus_chain if widget in bad), None)
+        if first is not None:
+            self.set_focus(first)
+
+    def _show_help(self, widget: Widget) -> None:
+        """The help line for the focused field: what it is and its API name."""
+        text = ""
+        fields = {f"field-{f.name}": f for f in self.query_one(FieldForm).fields}
+        for node in widget.ancestors_with_self:
+            if node.id in HELP:
+                text = HELP[node.id]
+                break
+            if node.id in fields:
+                text = field_help(fields[node.id])
+                break
+        self.query_one("#field-help", Static).update(Content(text))
+
     # -- events --------------------------------------------------------------------------------
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        self._mark_row(event.widget)
+        with contextlib.suppress(NoMatches):  # the field form is being rebuilt for a model
+            self._show_help(event.widget)
+
+    def _mark_row(self, widget: Widget) -> None:
+        """Mark the row that holds `widget` (its label shows it), and no other."""
+        for row in self.query(".-focused-row"):
+            row.remove_class("-focused-row")
+        for node in widget.ancestors_with_self:
+            if (
+                node.id in ("compose-top", "prompt-box")
+                or node.has_class("row")
+                or node.has_class("field-row")
+            ):
+                node.add_class("-focused-row")
+                return
 
     @on(TextArea.Changed)
     @on(Input.Changed)
@@ -375,6 +442,7 @@ class ComposeScreen(KreaAccess, Screen[None]):
         bodies, problems = self.requests()
         if problems:
             self._check()
+            self._focus_first_problem(problems)
             self.notify(f"Not sent: {problems[0]}", severity="error", timeout=5)
             return
         self.krea.submit(self.model.path, bodies)
@@ -476,23 +544,34 @@ class ComposeScreen(KreaAccess, Screen[None]):
             self._save_preset,
         )
 
-    @work
-    async def _save_preset(self, name: str | None) -> None:
+    def _save_preset(self, name: str | None) -> None:
+        # No worker: the question must be on screen before the next key is read.
         from krea_tui.config import ConfigError
-        from krea_tui.presets import Preset, load_presets, save_preset
+        from krea_tui.presets import load_presets
 
         if not name:
             return
-        path = self._presets_path()
         try:
-            existing = load_presets(path).get(name)
+            existing = load_presets(self._presets_path()).get(name)
         except ConfigError as exc:
             self.krea.show_error("The preset was not saved", str(exc))
             return
-        if existing is not None:
-            question = f"Replace preset {name!r} ({existing.model}) with this form's settings?"
-            if not await self.app.push_screen_wait(ConfirmModal(question, "Replace")):
-                return
+        if existing is None:
+            self._write_preset(name, None)
+            return
+
+        def replace(yes: bool | None) -> None:
+            if yes:
+                self._write_preset(name, existing)
+
+        question = f"Replace preset {name!r} ({existing.model}) with this form's settings?"
+        self.app.push_screen(ConfirmModal(question, "Replace"), replace)
+
+    def _write_preset(self, name: str, existing: Preset | None) -> None:
+        from krea_tui.config import ConfigError
+        from krea_tui.presets import Preset, save_preset
+
+        path = self._presets_path()
         body, _ = self._body()
         body.pop("prompt", None)  # a preset is the settings; the prompt is the job's own
         if self.query_one("#seed-mode", Select).value == "random":
@@ -520,8 +599,13 @@ class ComposeScreen(KreaAccess, Screen[None]):
         prompt = self.query_one("#prompt", TextArea)
         prompt.text = text
         prompt.move_cursor(prompt.document.end)
-        prompt.focus()
+        self.set_focus(prompt)
 
     def action_random_seed(self) -> None:
         self.query_one("#seed", Input).value = str(random.randrange(2**31 - 1))
         self.query_one("#seed-mode", Select).value = "increment"
+
+
+def _problem_field(message: str) -> str:
+    """The field a problem is about: what its message starts with ("steps: must be ...")."""
+    return message.split(":", 1)[0].split(".", 1)[0].strip()

@@ -1,4 +1,9 @@
-"""Small modals: a yes/no confirmation, a message that needs reading, one line of text."""
+"""Small modals: a yes/no confirmation, a message that needs reading, one line of text.
+
+The app takes keys one at a time (tui/key_order.py), but a key whose effect travels as a widget's
+message (enter on a Button or an Input) is acted on later than the next key is read; so these
+dialogs bind enter themselves, with priority, and close before the next key arrives.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +21,7 @@ MODAL_CSS = """
     width: 70; max-width: 95%; height: auto; max-height: 90%;
     border: thick $primary; background: $surface; padding: 1 2;
 }}
-{name} .title {{ text-style: bold; margin-bottom: 1; }}
+{name} .title {{ text-style: bold; margin-bottom: 1; width: 100%; }}
 {name} .buttons {{ height: auto; margin-top: 1; align-horizontal: right; }}
 {name} Button {{ margin-left: 1; }}
 """
@@ -27,6 +32,7 @@ class ConfirmModal(ModalScreen[bool]):
     BINDINGS = [
         Binding("y", "answer(True)", "Yes", id="confirm-yes"),
         Binding("n,escape", "answer(False)", "No", id="confirm-no"),
+        Binding("enter", "press_focused", "Answer", show=False, priority=True),
     ]
 
     def __init__(self, question: str, yes: str = "Yes", no: str = "No") -> None:
@@ -40,18 +46,24 @@ class ConfirmModal(ModalScreen[bool]):
                 yield Button(f"{self._no} (n)", id="no")
                 yield Button(f"{self._yes} (y)", id="yes", variant="error")
 
+    def on_mount(self) -> None:
+        self.set_focus(self.query_one("#no", Button))
+
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")
 
     def action_answer(self, value: bool) -> None:
         self.dismiss(value)
 
+    def action_press_focused(self) -> None:
+        self.dismiss(self.focused is not None and self.focused.id == "yes")
+
 
 class MessageModal(ModalScreen[None]):
     """The server's (or our) words, shown until read."""
 
     DEFAULT_CSS = MODAL_CSS.format(name="MessageModal")
-    BINDINGS = [Binding("escape,enter,q", "close", "Close", id="message-close")]
+    BINDINGS = [Binding("escape,enter,q", "close", "Close", id="message-close", priority=True)]
 
     def __init__(self, title: str, message: str) -> None:
         super().__init__()
@@ -64,6 +76,9 @@ class MessageModal(ModalScreen[None]):
             with Horizontal(classes="buttons"):
                 yield Button("OK (enter)", id="ok", variant="primary")
 
+    def on_mount(self) -> None:
+        self.set_focus(self.query_one("#ok", Button))
+
     def on_button_pressed(self) -> None:
         self.dismiss()
 
@@ -74,8 +89,14 @@ class MessageModal(ModalScreen[None]):
 class AskModal(ModalScreen[str | None]):
     """One line of text (a name, a file path), checked as it is typed; enter accepts it."""
 
-    DEFAULT_CSS = MODAL_CSS.format(name="AskModal") + "AskModal #ask-note { color: $error; }"
-    BINDINGS = [Binding("escape", "close", "Cancel", id="ask-cancel")]
+    DEFAULT_CSS = MODAL_CSS.format(name="AskModal") + (
+        # The note is a rule to read whole: it wraps inside the dialog instead of running off it.
+        "AskModal #ask-note { color: $error; width: 100%; height: auto; }"
+    )
+    BINDINGS = [
+        Binding("escape", "close", "Cancel", id="ask-cancel"),
+        Binding("enter", "accept", "Accept", show=False, priority=True),
+    ]
 
     def __init__(
         self,
@@ -99,11 +120,14 @@ class AskModal(ModalScreen[str | None]):
             yield Input(self._value, placeholder=self._placeholder, id="ask-input")
             yield Label("", id="ask-note")
 
+    def on_mount(self) -> None:
+        self.set_focus(self.query_one("#ask-input", Input))
+
     def on_input_changed(self, event: Input.Changed) -> None:
         self.query_one("#ask-note", Label).update(self._check(event.value.strip()) or "")
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        value = event.value.strip()
+    def action_accept(self) -> None:
+        value = self.query_one("#ask-input", Input).value.strip()
         problem = self._check(value) if value else "empty"
         if problem:
             self.query_one("#ask-note", Label).update(problem)

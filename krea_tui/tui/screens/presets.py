@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -36,16 +36,21 @@ from krea_tui.tui.screens.modals import MODAL_CSS, AskModal, ConfirmModal
 LIST_CSS = """
 {name} > Vertical {{ width: 90; }}
 {name} OptionList {{ height: auto; max-height: 20; }}
-{name} .hint {{ color: $text-muted; margin-top: 1; }}
+{name} .hint {{ color: $text-muted; margin-top: 1; width: 100%; }}
 """
 
 
 class PresetsModal(ModalScreen[Preset | None]):
-    """Every preset; enter loads the highlighted one, other keys manage them."""
+    """Every preset; enter loads the highlighted one, other keys manage them.
+
+    Each key opens its dialog at once, not from a worker, and enter loads without the round trip
+    of the list's message, so that the keys typed next land in what they open (see modals.py).
+    """
 
     DEFAULT_CSS = MODAL_CSS.format(name="PresetsModal") + LIST_CSS.format(name="PresetsModal")
     BINDINGS = [
         Binding("escape", "close", "Close", id="presets-close"),
+        Binding("enter", "load", "Load", show=False, priority=True),
         Binding("f2", "rename", "Rename", id="preset-rename"),
         Binding("ctrl+d", "duplicate", "Duplicate", id="preset-duplicate"),
         Binding("delete,ctrl+x", "delete", "Delete", id="preset-delete"),
@@ -97,7 +102,7 @@ class PresetsModal(ModalScreen[Preset | None]):
             options.highlighted = options.get_option_index(current)
         elif self._presets:
             options.highlighted = 0
-        options.focus()
+        self.set_focus(options)
 
     def _selected(self) -> str | None:
         options = self.query_one(OptionList)
@@ -118,6 +123,20 @@ class PresetsModal(ModalScreen[Preset | None]):
     def _load(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(self._presets.get(str(event.option.id)))
 
+    def action_load(self) -> None:
+        name = self._selected()
+        if name is not None:
+            self.dismiss(self._presets.get(name))
+
+    def _ask(self, modal: AskModal, then: Callable[[str], None]) -> None:
+        """Open `modal`; `then` gets the text, unless the dialog was cancelled."""
+
+        def answered(text: str | None) -> None:
+            if text:
+                then(text)
+
+        self.app.push_screen(modal, answered)
+
     def _name_check(self, keep: str | None = None) -> Callable[[str], str | None]:
         def check(name: str) -> str | None:
             if name in self._presets and name != keep:
@@ -126,39 +145,40 @@ class PresetsModal(ModalScreen[Preset | None]):
 
         return check
 
-    @work
-    async def action_rename(self) -> None:
+    def action_rename(self) -> None:
         old = self._selected()
         if old is None:
             return
-        new = await self.app.push_screen_wait(
-            AskModal(f"Rename {old!r} to", old, check=self._name_check(keep=old))
-        )
-        if new and new != old:
-            self._edit(lambda: rename_preset(old, new, self._path), f"Renamed to {new}", new)
 
-    @work
-    async def action_duplicate(self) -> None:
+        def rename(new: str) -> None:
+            if new != old:
+                self._edit(lambda: rename_preset(old, new, self._path), f"Renamed to {new}", new)
+
+        question = f"Rename {old!r} to"
+        self._ask(AskModal(question, old, check=self._name_check(keep=old)), rename)
+
+    def action_duplicate(self) -> None:
         name = self._selected()
         if name is None:
             return
-        copy = await self.app.push_screen_wait(
-            AskModal(
-                f"Name of the copy of {name!r}",
-                free_name(f"{name} copy", self._presets),
-                check=self._name_check(),
-            )
-        )
-        if copy:
+
+        def duplicate(copy: str) -> None:
             self._edit(lambda: duplicate_preset(name, copy, self._path), f"Copied to {copy}", copy)
 
-    @work
-    async def action_delete(self) -> None:
+        suggestion = free_name(f"{name} copy", self._presets)
+        question = f"Name of the copy of {name!r}"
+        self._ask(AskModal(question, suggestion, check=self._name_check()), duplicate)
+
+    def action_delete(self) -> None:
         name = self._selected()
         if name is None:
             return
-        if await self.app.push_screen_wait(ConfirmModal(f"Delete preset {name!r}?", "Delete")):
-            self._edit(lambda: delete_preset(name, self._path), f"Deleted preset {name}")
+
+        def delete(yes: bool | None) -> None:
+            if yes:
+                self._edit(lambda: delete_preset(name, self._path), f"Deleted preset {name}")
+
+        self.app.push_screen(ConfirmModal(f"Delete preset {name!r}?", "Delete"), delete)
 
     def action_toggle_default(self) -> None:
         name = self._selected()
@@ -172,26 +192,25 @@ class PresetsModal(ModalScreen[Preset | None]):
                 lambda: set_default(model, name, self._path), f"{name} is the default for {model}"
             )
 
-    @work
-    async def action_export(self) -> None:
+    def action_export(self) -> None:
         name = self._selected()
         if name is None:
             return
-        suggestion = str(Path.cwd() / f"{name.replace(' ', '-')}.toml")
-        target = await self.app.push_screen_wait(
-            AskModal(f"Export {name!r} to the file", suggestion, check=_new_file)
-        )
-        if target:
-            preset = self._presets[name]
+        preset = self._presets[name]
+
+        def export(target: str) -> None:
             self._edit(lambda: export_preset(preset, _path(target)), f"Exported to {target}")
 
-    @work
-    async def action_import(self) -> None:
-        source = await self.app.push_screen_wait(
-            AskModal("Import the presets of the file", check=_existing_file, placeholder="path")
+        suggestion = str(Path.cwd() / f"{name.replace(' ', '-')}.toml")
+        self._ask(AskModal(f"Export {name!r} to the file", suggestion, check=_new_file), export)
+
+    def action_import(self) -> None:
+        self._ask(
+            AskModal("Import the presets of the file", check=_existing_file, placeholder="path"),
+            self._import,
         )
-        if not source:
-            return
+
+    def _import(self, source: str) -> None:
         try:
             added = import_presets(_path(source), self._path)
         except (ConfigError, OSError) as exc:
@@ -229,11 +248,14 @@ class PromptHistoryModal(ModalScreen[str | None]):
     BINDINGS = [
         Binding("escape", "close", "Close", id="history-close"),
         Binding("down", "focus_list", "List", show=False, id="history-list"),
+        # Not the Input's or the list's own enter: their messages would come after the next key.
+        Binding("enter", "take", "Insert", show=False, priority=True),
     ]
 
     def __init__(self, prompts: list[str]) -> None:
         super().__init__()
         self._prompts = prompts
+        self._needle: str | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -244,8 +266,12 @@ class PromptHistoryModal(ModalScreen[str | None]):
 
     def on_mount(self) -> None:
         self._show("")
+        self.set_focus(self.query_one("#history-search", Input))
 
     def _show(self, needle: str) -> None:
+        if needle == self._needle:
+            return  # already shown: redrawing would move the list's cursor back to the top
+        self._needle = needle
         words = needle.lower().split()
         found = [p for p in self._prompts if all(w in p.lower() for w in words)]
         options = self.query_one(OptionList)
@@ -266,8 +292,9 @@ class PromptHistoryModal(ModalScreen[str | None]):
     def _search(self, event: Input.Changed) -> None:
         self._show(event.value)
 
-    @on(Input.Submitted)
-    def _take_first(self) -> None:
+    def action_take(self) -> None:
+        # The list as typed, even if the search box's message has not come yet.
+        self._show(self.query_one("#history-search", Input).value)
         if self._found:
             self.dismiss(self._found[self.query_one(OptionList).highlighted or 0])
 
@@ -276,7 +303,8 @@ class PromptHistoryModal(ModalScreen[str | None]):
         self.dismiss(self._found[int(str(event.option.id))])
 
     def action_focus_list(self) -> None:
-        self.query_one(OptionList).focus()
+        self._show(self.query_one("#history-search", Input).value)
+        self.set_focus(self.query_one(OptionList))
 
     def action_close(self) -> None:
         self.dismiss(None)

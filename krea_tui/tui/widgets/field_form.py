@@ -4,15 +4,20 @@ Numbers get inputs that state their range, enums get selects, booleans get switc
 input of plain text such as `https://a.test/x.png 0.8, https://a.test/y.png` or JSON (see
 core/list_text.py). Only values the user set are sent: the server applies its own defaults, and
 a pre-filled default would silently pin values such as Flux's random seed.
+
+Each field is labelled in words ("Guidance scale"); its API name (`guidance_scale_flux`), which
+presets, sweeps and the CLI use, is in its tooltip and in `field_help`, shown while it has focus.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.widgets import Input, Label, Select, Switch
 
 from krea_tui.core.catalog import Field
@@ -20,6 +25,24 @@ from krea_tui.core.list_text import ListTextError, format_list, list_hint, parse
 
 # Fields with their own widgets elsewhere on the compose screen.
 SPECIAL = {"prompt", "seed"}
+# Words an API name spells in lower case that people write otherwise.
+_SPELLING = {"cfg": "CFG", "id": "ID", "ids": "IDs", "url": "URL", "urls": "URLs", "uuid": "UUID"}
+# A model's own name at the end of a field name repeats what the form's model line says.
+_MODEL_SUFFIXES = {"flux"}
+
+
+def field_label(name: str) -> str:
+    """A request field's API name as words: `guidance_scale_flux` -> "Guidance scale"."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)
+    parts = [p.lower() for p in re.split(r"[_\-\s]+", spaced) if p]
+    if not parts:
+        return name
+    if len(parts) > 1 and parts[0] == "num":
+        parts = parts[1:]  # num_inference_steps: the field holds a number of them
+    if len(parts) > 1 and parts[-1] in _MODEL_SUFFIXES:
+        parts = parts[:-1]
+    text = " ".join(_SPELLING.get(p, p) for p in parts)
+    return text[0].upper() + text[1:]
 
 
 def _number_text(value: float | None) -> str:
@@ -28,11 +51,24 @@ def _number_text(value: float | None) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
+def field_help(field: Field) -> str:
+    """One line about a field for the help line: its API name, range or shape, description."""
+    parts = [field.name]
+    hint = field_hint(field)
+    if hint:
+        parts.append(hint)
+    if field.required:
+        parts.append("required")
+    if field.description:
+        parts.append(field.description)
+    return " · ".join(parts)
+
+
 def field_hint(field: Field) -> str:
     parts: list[str] = []
     if field.minimum is not None or field.maximum is not None:
         parts.append(f"{_number_text(field.minimum)}–{_number_text(field.maximum)}")
-    if field.default is not None and field.type != "array":
+    if field.default not in (None, "") and field.type != "array":
         parts.append(f"default {field.default}")
     if field.type == "array":
         parts.append(list_hint(field))
@@ -42,14 +78,14 @@ def field_hint(field: Field) -> str:
 
 
 class FieldForm(Vertical):
+    # A label wraps before its last column, so its words never touch the field.
     DEFAULT_CSS = """
     FieldForm { height: auto; }
-    FieldForm .field-row { height: auto; }
-    FieldForm .field-row { margin-bottom: 1; }
-    FieldForm .field-label { width: 18; }
+    FieldForm .field-row { height: auto; margin-bottom: 1; }
+    FieldForm .field-label { width: 18; padding-right: 1; }
     FieldForm .field-row > Input, FieldForm .field-row > Select { width: 1fr; }
     FieldForm .field-row > Switch { width: auto; height: 1; border: none; padding: 0 1; }
-    FieldForm .problem { color: $error; padding-left: 18; height: auto; }
+    FieldForm .problem { color: $error; padding-left: 18; width: 100%; height: auto; }
     """
 
     def __init__(self, fields: tuple[Field, ...], values: Mapping[str, Any], **kwargs: Any):
@@ -59,10 +95,11 @@ class FieldForm(Vertical):
 
     def compose(self) -> ComposeResult:
         for field in self.fields:
-            label = field.name + (" *" if field.required else "")
+            label = field_label(field.name) + (" *" if field.required else "")
             with Horizontal(classes="field-row"):
-                yield Label(label, classes="field-label")
-                yield self._widget(field, self._initial.get(field.name))
+                help_text = Content(field_help(field))  # not markup: schemas hold brackets
+                yield Label(label, classes="field-label").with_tooltip(help_text)
+                yield self._widget(field, self._initial.get(field.name)).with_tooltip(help_text)
             problem = Label("", id=f"problem-{field.name}", classes="problem")
             problem.display = False
             yield problem
@@ -138,7 +175,7 @@ class FieldForm(Vertical):
     def show_problems(self, problems: Mapping[str, str]) -> None:
         for field in self.fields:
             label = self.query_one(f"#problem-{field.name}", Label)
-            label.update(problems.get(field.name, ""))
+            label.update(Content(problems.get(field.name, "")))
             label.display = field.name in problems
 
     def set_value(self, name: str, value: Any) -> None:
