@@ -160,3 +160,24 @@ async def test_marks_show_on_rows_and_batch_headers(store: JobStore) -> None:
         table.clear_marks()
         await pilot.pause()
         assert "●" not in line_text(table, 2)
+
+
+async def test_set_view_and_marks_through_the_table(store: JobStore) -> None:
+    jobs = [add(store, "cat" if n % 2 else "dog") for n in range(10)]
+    model = QueueModel(store, now=lambda: T0)
+    app = TableApp(model)
+    async with app.run_test(size=(120, 24)) as pilot:
+        table = app.query_one(QueueTable)
+        seen: list[int] = []
+        table.set_filter("cat")
+        table.set_filter("cat")  # the same: nothing read again
+        await pilot.pause()
+        assert table.view.query.text == "cat" and table.row_count == 5
+        assert table.shown_ids() == [j.local_id for j in jobs if j.prompt == "cat"]
+        table.set_marks(table.shown_ids()[:2], True)
+        await pilot.pause()
+        assert table.marks == set(table.shown_ids()[:2]) and not seen
+        table.set_view(QueueView(reverse=True))
+        await pilot.pause()
+        assert table.key_at(0) == jobs[-1].local_id
+        assert "▼" not in line_text(table, 0)  # the queue's own order has no sort column

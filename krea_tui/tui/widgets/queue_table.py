@@ -33,7 +33,7 @@ from textual.strip import Strip
 
 from krea_tui.core.bulk import noun
 from krea_tui.core.queue_model import QueueModel
-from krea_tui.core.queue_view import GroupHeader, QueueChanges, QueueRow
+from krea_tui.core.queue_view import GroupHeader, QueueChanges, QueueRow, QueueView
 from krea_tui.core.store import StoredJob, utcnow
 from krea_tui.tui.widgets.job_cells import CELLS, MARK, Cell, batch_label
 from krea_tui.tui.widgets.job_columns import Layout, fit_columns
@@ -157,6 +157,7 @@ class QueueTable(ScrollView, can_focus=True):
         self.column_layout: Layout = self._fit(GUESSED_WIDTH)
         self.following = True
         self._placing = False  # the table moves the cursor itself: not the user
+        self._follow_on_show = False  # followed while another screen was on top: on return
         self._cursor_key: str | None = None
         # The rows read last: [offset, offset + len(rows)) of the view.
         self._window_offset = 0
@@ -209,6 +210,33 @@ class QueueTable(ScrollView, can_focus=True):
         if key.startswith(HEADER):
             return self.model.index_of_batch(key[len(HEADER) :] or None)
         return self.model.index_of(key)
+
+    # -- the view (what JobTable offered MainScreen, over the model) --------------------------------
+
+    @property
+    def view(self) -> QueueView:
+        return self.model.view
+
+    def set_view(self, view: QueueView) -> None:
+        """Show `view` (filter, sort, grouping); the cursor stays on its job if still shown."""
+        if self.model.set_view(view):
+            self.reload()
+
+    def set_filter(self, text: str) -> None:
+        if self.model.set_filter(text):
+            self.reload()
+
+    @property
+    def marks(self) -> frozenset[str]:
+        return self.model.marks
+
+    def shown_ids(self) -> list[str]:
+        """Every job id of the view, in its order (one read of the whole view: for bulk
+        actions, not for drawing)."""
+        return self.model.shown_ids()
+
+    def set_marks(self, ids: Iterable[str], marked: bool) -> None:
+        self._marks_changed(self.model.set_marks(ids, marked))
 
     # -- columns ----------------------------------------------------------------------------------
 
@@ -540,11 +568,22 @@ class QueueTable(ScrollView, can_focus=True):
     # -- following -----------------------------------------------------------------------------------
 
     def follow(self) -> None:
-        """Put the cursor on the newest job shown."""
+        """Put the cursor on the newest job shown (when the table is seen again if another
+        screen is on top: that screen may be showing the job under the cursor)."""
+        if self.is_attached and not self.screen.is_current:
+            self._follow_on_show = True
+            return
         newest = self.model.newest_id()
         index = None if newest is None else self.model.index_of(newest)
         if index is not None:
             self.move_cursor(index, by_user=False)
+
+    def catch_up(self) -> None:
+        """The table is seen again: follow what arrived while it was not."""
+        if self._follow_on_show:
+            self._follow_on_show = False
+            if self.following:
+                self.follow()
 
     def set_following(self, following: bool) -> None:
         if following != self.following:
