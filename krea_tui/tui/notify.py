@@ -3,10 +3,10 @@
 Endings that arrive together (a poll that finishes forty jobs) become one message. Desktop
 notifications are escape sequences the terminal turns into a system notification: OSC 9
 (iTerm2, kitty, WezTerm, Windows Terminal, foot) and OSC 777 (VTE terminals, urxvt, Ghostty).
-A terminal that knows neither ignores them. They are written through Textual's driver, in
-order with the screen updates, so they never tear a frame (terminal.py: public API only). Inside tmux they are wrapped in
-the DCS passthrough (`ESC P tmux; … ESC \\`), which tmux forwards only with
-`set -g allow-passthrough on`; without it tmux drops them quietly.
+A terminal that knows neither ignores them. They are written through Textual's driver (reached
+by public API, terminal.py), in order with the screen updates, so they never tear a frame.
+Inside tmux they are wrapped in the DCS passthrough (`ESC P tmux; … ESC \\`), which tmux
+forwards only with `set -g allow-passthrough on`; without it tmux drops them quietly.
 """
 
 from __future__ import annotations

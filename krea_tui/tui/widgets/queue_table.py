@@ -171,7 +171,7 @@ class QueueTable(ScrollView, can_focus=True):
         self._tick = 0
         self._lines: LRUCache[tuple[object, ...], Strip] = LRUCache(LINES_CACHED)
 
-    # -- what the model has ----------------------------------------------------------------------
+    # -- what the model has ---------------------------------------------------------------------
 
     @property
     def row_count(self) -> int:
@@ -211,7 +211,7 @@ class QueueTable(ScrollView, can_focus=True):
             return self.model.index_of_batch(key[len(HEADER) :] or None)
         return self.model.index_of(key)
 
-    # -- the view (what JobTable offered MainScreen, over the model) --------------------------------
+    # -- the view (what JobTable offered MainScreen, over the model) ----------------------------
 
     @property
     def view(self) -> QueueView:
@@ -238,7 +238,7 @@ class QueueTable(ScrollView, can_focus=True):
     def set_marks(self, ids: Iterable[str], marked: bool) -> None:
         self._marks_changed(self.model.set_marks(ids, marked))
 
-    # -- columns ----------------------------------------------------------------------------------
+    # -- columns --------------------------------------------------------------------------------
 
     def _fit(self, width: int) -> Layout:
         view = self.model.view
@@ -274,7 +274,7 @@ class QueueTable(ScrollView, can_focus=True):
     def _update_virtual_size(self) -> None:
         self.virtual_size = Size(self.size.width, self._row_count + 1)  # + the header line
 
-    # -- drawing ----------------------------------------------------------------------------------
+    # -- drawing --------------------------------------------------------------------------------
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
@@ -290,9 +290,10 @@ class QueueTable(ScrollView, can_focus=True):
         if row is None:
             return Strip.blank(width, self.rich_style)
         key = row_key(row)
-        marked = isinstance(row, StoredJob) and row.local_id in self.model.marks
         if isinstance(row, GroupHeader):
             marked = row.marked
+        else:
+            marked = int(row.local_id in self.model.marks)
         cursor = index == self.cursor_row
         cache_key = (
             key,
@@ -369,7 +370,7 @@ class QueueTable(ScrollView, can_focus=True):
             self._lines[cache_key] = strip
         return strip
 
-    # -- the model changed --------------------------------------------------------------------------
+    # -- the model changed ----------------------------------------------------------------------
 
     def reload(self) -> None:
         """Read everything again: the view was set (filter, sort, grouping), or the model
@@ -420,7 +421,7 @@ class QueueTable(ScrollView, can_focus=True):
             self._window_fresh = False
             self.refresh()
 
-    # -- marks ---------------------------------------------------------------------------------------
+    # -- marks ----------------------------------------------------------------------------------
 
     def _marks_changed(self, changed: set[str]) -> None:
         if not changed:
@@ -453,7 +454,7 @@ class QueueTable(ScrollView, can_focus=True):
     def clear_marks(self) -> None:
         self._marks_changed(self.model.clear_marks())
 
-    # -- the cursor ----------------------------------------------------------------------------------
+    # -- the cursor -----------------------------------------------------------------------------
 
     @property
     def current_key(self) -> str | None:
@@ -565,7 +566,7 @@ class QueueTable(ScrollView, can_focus=True):
     def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
         self.set_following(False)
 
-    # -- following -----------------------------------------------------------------------------------
+    # -- following ------------------------------------------------------------------------------
 
     def follow(self) -> None:
         """Put the cursor on the newest job shown (when the table is seen again if another
