@@ -19,9 +19,6 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import ClassVar
 
-from rich.segment import Segment
-from rich.style import Style
-from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
@@ -31,18 +28,17 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from krea_tui.core.bulk import noun
 from krea_tui.core.queue_model import QueueModel
 from krea_tui.core.queue_view import GroupHeader, QueueChanges, QueueRow, QueueView
 from krea_tui.core.store import StoredJob, utcnow
-from krea_tui.tui.widgets.job_cells import CELLS, MARK, Cell, batch_label
+from krea_tui.tui.widgets.job_cells import CELLS, Cell
 from krea_tui.tui.widgets.job_columns import Layout, fit_columns
+from krea_tui.tui.widgets.queue_lines import PADDING, header_cells, line_of, over
 
 __all__ = ["HEADER", "QueueTable", "row_key"]
 
 HEADER = "batch:"  # keys of batch header rows; job ids are hex, so they never collide
 GUESSED_WIDTH = 80
-PADDING = 1  # blank cells each side of a cell, as DataTable's cell_padding
 LINES_CACHED = 2000
 
 
@@ -315,50 +311,17 @@ class QueueTable(ScrollView, can_focus=True):
     def _cells_of(self, row: QueueRow) -> list[Cell]:
         keys = self.column_layout.keys
         if isinstance(row, GroupHeader):
-            return self._header_cells(row, keys)
+            return header_cells(row, keys, self._now())
         now, marks = self._now(), self.model.marks
         return [CELLS[key](row, now, marks) for key in keys]
-
-    def _header_cells(self, row: GroupHeader, keys: tuple[str, ...]) -> list[Cell]:
-        """A batch's header: what kind of batch under the id, when it was sent under the
-        status, then the count and the outcome (and a sweep's parameters) across the prompt."""
-        kind, when, name = batch_label(row.batch_id, self._now())
-        words = [noun(row.jobs), row.tally.words()]
-        if name:
-            words.insert(1, name)
-        if row.marked:
-            words.append(f"{row.marked} marked")
-        cells: dict[str, Cell] = {
-            "mark": MARK if row.marked and row.marked == row.jobs else "",
-            "id": Text(f"━ {kind}", style="dim"),
-            "status": Text(when, style="bold"),
-            "prompt": Text(" · ".join(words), style="bold"),
-        }
-        return [cells.get(key, "") for key in keys]
-
-    def _line_of(self, cells: Iterable[Cell], base: Style, width: int) -> Strip:
-        line = Text(no_wrap=True, overflow="ellipsis")
-        pad = " " * PADDING
-        for cell, column in zip(cells, self.column_layout.columns, strict=True):
-            text = cell.copy() if isinstance(cell, Text) else Text(cell)
-            text.truncate(column.width, overflow="ellipsis", pad=True)
-            line.append(pad)
-            line.append_text(text)
-            line.append(pad)
-        segments = list(line.render(self.app.console))
-        strip = Strip(segments).apply_style(base)
-        return strip.extend_cell_length(width, base).crop(0, width)
 
     def _row_line(self, row: QueueRow, width: int, cursor: bool) -> Strip:
         base = self.rich_style
         if isinstance(row, GroupHeader):
             base += self.get_component_rich_style("queue-table--batch")
-        line = self._line_of(self._cells_of(row), base, width)
+        line = line_of(self._cells_of(row), self.column_layout, base, width, self.app.console)
         if cursor:
-            style = self.get_component_rich_style("queue-table--cursor")
-            line = Strip(
-                [Segment(text, (seg_style or Style()) + style) for text, seg_style, _ in line]
-            ).simplify()
+            line = over(line, self.get_component_rich_style("queue-table--cursor"))
         return line
 
     def _header_line(self, width: int) -> Strip:
@@ -366,7 +329,8 @@ class QueueTable(ScrollView, can_focus=True):
         strip = self._lines.get(cache_key)
         if strip is None:
             base = self.rich_style + self.get_component_rich_style("queue-table--header")
-            strip = self._line_of(self.column_layout.labels, base, width)
+            labels = self.column_layout.labels
+            strip = line_of(labels, self.column_layout, base, width, self.app.console)
             self._lines[cache_key] = strip
         return strip
 
