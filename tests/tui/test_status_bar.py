@@ -8,7 +8,7 @@ import pytest
 
 from krea_tui.tui.app import KreaApp
 from krea_tui.tui.widgets.status_bar import StatusBar, Summary
-from tests.tui.conftest import settle
+from tests.tui.conftest import settle, until
 from tests.tui.queue_support import main_screen
 
 # 200 jobs of the fixed history: every count has two digits (80 done, 10 failed, 10 unknown).
@@ -58,3 +58,20 @@ async def test_the_bar_fits_every_width(static_app: Callable[..., KreaApp], widt
         text = bar.render().plain
         assert len(text) <= bar.size.width, text
         assert "paused" in text and "57" in text and "fail" in text
+
+
+@pytest.mark.parametrize("size", [(80, 24), (60, 20)], ids=["80x24", "60x20"])
+async def test_toasts_leave_the_status_bar_readable(
+    static_app: Callable[..., KreaApp], size: tuple[int, int]
+) -> None:
+    """The toast after `p` covered the very part of the bar that says "paused"."""
+    app = static_app(MANY)
+    async with app.run_test(size=size, notifications=True) as pilot:
+        await settle(pilot)
+        app.notify("Local queue paused: held jobs wait; sent jobs keep running", timeout=30)
+        await until(pilot, lambda: bool(app.screen.query("Toast")), "the toast")
+        await pilot.pause()
+        toasts = list(app.screen.query("Toast"))
+        bar = main_screen(app).query_one(StatusBar)
+        for toast in toasts:
+            assert toast.region.bottom <= bar.region.y, (toast.region, bar.region)

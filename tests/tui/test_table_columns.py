@@ -159,3 +159,20 @@ async def test_a_click_on_a_column_label_sorts_by_it(tmp_path: Path) -> None:
         assert seeds == sorted(seeds)
         await pilot.click(JobTable, offset=(x, 0))
         await until(pilot, lambda: "Seed ▼" in line(table, 0), "the order reversed")
+
+
+async def test_the_picker_says_which_columns_have_no_room_in_full_at_80(tmp_path: Path) -> None:
+    from krea_tui.tui.screens.columns import ColumnsModal
+
+    app = app_with_config(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("L")
+        await until(pilot, lambda: isinstance(app.screen, ColumnsModal), "the column picker")
+        await pilot.pause()
+        room = app.screen.query_one("#columns-room")
+        dialog = room.parent
+        assert dialog is not None
+        # The advice ended "(hide others, o" at the dialog's edge.
+        assert dialog.content_region.contains_region(room.region), (room.region, dialog)
+        assert "widen" in str(room.render())

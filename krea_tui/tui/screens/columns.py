@@ -27,7 +27,7 @@ class ColumnsModal(ModalScreen[frozenset[str]]):
         MODAL_CSS.format(name="ColumnsModal")
         + """
     ColumnsModal SelectionList { height: auto; max-height: 12; }
-    ColumnsModal .hint { color: $text-muted; margin-top: 1; }
+    ColumnsModal .hint { color: $text-muted; margin-top: 1; width: 100%; }  /* wraps, not cut */
     """
     )
     BINDINGS = [Binding("escape", "close", "Close (the choice is kept)", id="columns-close")]

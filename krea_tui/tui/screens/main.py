@@ -65,6 +65,9 @@ class MainScreen(KreaAccess, JobActions, TablePrefs, Screen[None]):
         height: auto; display: none; padding: 0 1; background: $warning 25%; color: $text;
     }
     MainScreen.-demo-note #demo-note { display: block; }
+    /* Toasts stand above the status bar: it says "paused" and the failed count, which a
+       toast over its right end hid (Textual keeps them one line up, above the footer). */
+    MainScreen ToastRack { margin-bottom: 2; }
     """
     BINDINGS = [
         Binding("n", "new_job", "New", id="new-job"),
