@@ -42,6 +42,18 @@ GUESSED_WIDTH = 80
 LINES_CACHED = 2000
 
 
+class _Marked:
+    """The model's marks as job_cells' CELLS ask them (`local_id in marks`), not copied."""
+
+    __slots__ = ("model",)
+
+    def __init__(self, model: QueueModel) -> None:
+        self.model = model
+
+    def __contains__(self, local_id: object) -> bool:
+        return isinstance(local_id, str) and self.model.is_marked(local_id)
+
+
 def row_key(row: QueueRow) -> str:
     """A row's key: its job id, or HEADER + its batch id."""
     if isinstance(row, GroupHeader):
@@ -289,7 +301,7 @@ class QueueTable(ScrollView, can_focus=True):
         if isinstance(row, GroupHeader):
             marked = row.marked
         else:
-            marked = int(row.local_id in self.model.marks)
+            marked = int(self.model.is_marked(row.local_id))
         cursor = index == self.cursor_row
         cache_key = (
             key,
@@ -312,7 +324,7 @@ class QueueTable(ScrollView, can_focus=True):
         keys = self.column_layout.keys
         if isinstance(row, GroupHeader):
             return header_cells(row, keys, self._now())
-        now, marks = self._now(), self.model.marks
+        now, marks = self._now(), _Marked(self.model)
         return [CELLS[key](row, now, marks) for key in keys]
 
     def _row_line(self, row: QueueRow, width: int, cursor: bool) -> Strip:
