@@ -181,3 +181,23 @@ async def test_set_view_and_marks_through_the_table(store: JobStore) -> None:
         await pilot.pause()
         assert table.key_at(0) == jobs[-1].local_id
         assert "▼" not in line_text(table, 0)  # the queue's own order has no sort column
+
+
+async def test_a_cursor_move_repaints_the_two_lines_it_touches_when_scrolled(
+    store: JobStore,
+) -> None:
+    for n in range(100):
+        add(store, f"p{n}")
+    app = TableApp(QueueModel(store, now=lambda: T0))
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.query_one(QueueTable)
+        await pilot.pause()
+        top = int(table.scroll_offset.y)
+        assert top > 0 and table.cursor_row == 99  # following: at the end
+        lines: list[int] = []
+        refresh_line = table.refresh_line
+        table.refresh_line = lambda y: lines.append(y) or refresh_line(y)  # type: ignore[method-assign]
+        table.move_cursor(98)
+        # Virtual lines: row i is line i + 1; on screen that is i + 1 - top.
+        assert lines == [100, 99]
+        assert [y - top for y in lines] == [23, 22]

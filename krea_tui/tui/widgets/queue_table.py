@@ -463,8 +463,10 @@ class QueueTable(ScrollView, can_focus=True):
         moved = old != new or key != self._cursor_key
         self._cursor_key = key
         if old != new:
-            self.refresh_line(old - int(self.scroll_offset.y) + 1)
-            self.refresh_line(new - int(self.scroll_offset.y) + 1)
+            # refresh_line takes the line in the virtual space: row i is line i + 1 (the
+            # header is line 0, kept in view by render_line, not by scrolling).
+            self.refresh_line(old + 1)
+            self.refresh_line(new + 1)
         self._scroll_to_cursor()
         if moved:
             self.post_message(self.RowHighlighted(self, new, key))
