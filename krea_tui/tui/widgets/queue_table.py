@@ -80,6 +80,7 @@ class QueueTable(ScrollView, can_focus=True):
     }
     DEFAULT_CSS = """
     QueueTable {
+        overflow-x: hidden;  /* the columns fit the width: never a horizontal scrollbar */
         background: $surface;
         color: $foreground;
         height: 1fr;
