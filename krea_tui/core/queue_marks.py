@@ -38,6 +38,10 @@ class QueueMarks:
     def marks(self) -> frozenset[str]:
         return frozenset(self._marks)
 
+    def is_marked(self, local_id: str) -> bool:
+        """Whether one job is marked, without copying the marks (a line drawn per call)."""
+        return local_id in self._marks
+
     def set_marks(self, local_ids: Iterable[str], marked: bool) -> set[str]:
         """Mark or unmark jobs (shown or not); the ids whose mark changed."""
         wanted = set(local_ids)

@@ -202,6 +202,16 @@ class QueueModel(QueueMarks):
         loose = batches.pop(None, [])
         return [i for ids in batches.values() for i in ids] + loose
 
+    def newest_id(self) -> str | None:
+        """The newest job the view shows (the last asked for: its creation time, then its
+        place in the queue), wherever the view puts it: the row a following cursor sits on."""
+        row = self.store.first(
+            f"SELECT local_id FROM jobs WHERE {self._where.text}"
+            " ORDER BY created_at DESC, position DESC LIMIT 1",
+            self._where.args,
+        )
+        return None if row is None else str(row[0])
+
     def batch_jobs(self, batch_id: str | None) -> list[StoredJob]:
         """The batch's jobs the view shows, in its order (a bulk action on a header)."""
         where = self._where & queue_sql.Sql("batch_id IS ?", (batch_id,))

@@ -89,4 +89,7 @@ MIGRATIONS: tuple[tuple[Step, ...], ...] = (
         recount_tally,
         create_words,
     ),
+    # 4: the newest job a view shows (where a following cursor sits: QueueModel.newest_id),
+    # found by walking this index back from its end instead of sorting the whole history.
+    ("CREATE INDEX jobs_created ON jobs(created_at, position)",),
 )

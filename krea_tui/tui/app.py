@@ -17,6 +17,7 @@ from typing import Any
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding
+from textual.driver import Driver
 
 from krea_tui.config import Settings
 from krea_tui.core.catalog import Catalog
@@ -31,6 +32,7 @@ from krea_tui.tui.key_order import KeysInOrder
 from krea_tui.tui.messages import EngineEvents, EngineUpdate, RuntimeFailed, RuntimeReady
 from krea_tui.tui.screens.main import MainScreen
 from krea_tui.tui.screens.modals import MessageModal
+from krea_tui.tui.terminal import TerminalWriter, writing_driver
 from krea_tui.tui.worker_errors import ReportsWorkerFailures, WorkerFailed
 
 RuntimeFactory = Callable[[Settings], Any]
@@ -48,6 +50,11 @@ class KreaApp(ReportsWorkerFailures, KeysInOrder[None]):
         Binding("f1,question_mark", "help", "Help", id="help"),
     ]
 
+    def get_driver_class(self) -> type[Driver]:
+        # Textual's choice of driver, made to hand itself to `terminal_writer` (terminal.py):
+        # desktop notifications are written through it without touching App._driver.
+        return writing_driver(super().get_driver_class())
+
     def __init__(
         self,
         settings: Settings,
@@ -57,6 +64,7 @@ class KreaApp(ReportsWorkerFailures, KeysInOrder[None]):
         clock: Callable[[], datetime] = utcnow,
         warnings: Sequence[str] = (),
     ) -> None:
+        self.terminal_writer = TerminalWriter()  # before App's init, which makes the driver class
         super().__init__()
         self.settings = settings
         self._startup_warnings = list(warnings)  # config problems: shown once the screen is up

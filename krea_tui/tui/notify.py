@@ -3,10 +3,10 @@
 Endings that arrive together (a poll that finishes forty jobs) become one message. Desktop
 notifications are escape sequences the terminal turns into a system notification: OSC 9
 (iTerm2, kitty, WezTerm, Windows Terminal, foot) and OSC 777 (VTE terminals, urxvt, Ghostty).
-A terminal that knows neither ignores them. They are written through Textual's driver, in
-order with the screen updates, so they never tear a frame. Inside tmux they are wrapped in
-the DCS passthrough (`ESC P tmux; … ESC \\`), which tmux forwards only with
-`set -g allow-passthrough on`; without it tmux drops them quietly.
+A terminal that knows neither ignores them. They are written through Textual's driver (reached
+by public API, terminal.py), in order with the screen updates, so they never tear a frame.
+Inside tmux they are wrapped in the DCS passthrough (`ESC P tmux; … ESC \\`), which tmux
+forwards only with `set -g allow-passthrough on`; without it tmux drops them quietly.
 """
 
 from __future__ import annotations
@@ -143,7 +143,13 @@ class Notifier:
 
     def _write(self, sequence: str) -> None:
         self.written.append(sequence)
-        driver = getattr(self.app, "_driver", None)
-        # Through the driver, as Textual writes OSC 52 for the clipboard: in order with frames.
-        if driver is not None and not getattr(self.app, "is_headless", True):
-            driver.write(sequence)
+        if getattr(self.app, "is_headless", True):
+            return
+        if sequence == "\a":
+            self.app.bell()  # Textual's own bell
+            return
+        # Through the driver, as Textual writes OSC 52 for the clipboard: in order with frames
+        # (see terminal.py: the driver reached by public API only).
+        writer = getattr(self.app, "terminal_writer", None)
+        if writer is not None:
+            writer.write(sequence)

@@ -17,7 +17,16 @@ import sys
 
 from tests.bench.common import Figure
 
-BENCHMARKS = ("startup", "table", "memory", "images", "downloads", "status", "queue")
+BENCHMARKS = (
+    "startup",
+    "table",
+    "memory",
+    "images",
+    "downloads",
+    "status",
+    "queue",
+    "queue_table",
+)
 
 
 def run_here(name: str, quick: bool) -> list[Figure]:

@@ -345,3 +345,14 @@ def test_setting_a_view_changes_only_what_differs(store: JobStore) -> None:
     assert model.set_view(view) is False
     assert model.set_view(replace(view, group=True)) is True
     assert model.view.group
+
+
+def test_newest_id_is_the_last_asked_for_among_the_shown_whatever_the_order(
+    store: JobStore,
+) -> None:
+    a, b, c = add(store, "cat a"), add(store, "dog b"), add(store, "cat c")
+    assert model_of(store).newest_id() == c.local_id
+    assert model_of(store, reverse=True).newest_id() == c.local_id
+    assert model_of(store, "dog").newest_id() == b.local_id
+    assert model_of(store, "bird").newest_id() is None
+    assert a.local_id != c.local_id

@@ -211,3 +211,20 @@ def test_the_tally_is_what_the_status_bar_counts_after_any_writes(
             assert all(math.isclose(summary.spend[u], spend[u], abs_tol=1e-9) for u in spend)
     finally:
         store.close()
+
+
+def test_the_newest_job_of_a_view_is_found_by_walking_an_index(tmp_path: Path) -> None:
+    store = JobStore(tmp_path / "h.sqlite3")
+    try:
+        for n in range(5):
+            store.add_job("bfl/flux-1-dev", {"prompt": f"p{n}"}, now=T0)  # type: ignore[arg-type]
+        plan = " ".join(
+            str(row[-1])
+            for row in store._db.execute(
+                "EXPLAIN QUERY PLAN SELECT local_id FROM jobs WHERE 1"
+                " ORDER BY created_at DESC, position DESC LIMIT 1"
+            )
+        )
+        assert "jobs_created" in plan and "TEMP B-TREE" not in plan
+    finally:
+        store.close()
