@@ -34,13 +34,16 @@ async def test_engine_needs_a_fraction_of_the_naive_clients_requests() -> None:
     assert engine.requests[posts] == naive.requests[posts] == count  # every job sent once
     assert naive.requests["GET /jobs/{id}"] >= count  # each job looked at until final
     # One list request answers for every job in flight: status looks are a small fraction.
-    # How often each client manages to poll depends on the machine's load (on a loaded 2-core
-    # machine the engine made 24 list requests where the naive client managed 544 looks), so
-    # the ratios here only tell the engine's shape (one list for all jobs) from the naive one
-    # (one look per job), which would be 1.0 and more. The 5% and 10% targets are the full
-    # benchmark's, at 200 jobs.
-    assert engine.requests["GET /jobs"] <= 0.1 * naive.requests["GET /jobs/{id}"]
-    assert engine.total <= 0.25 * naive.total, (engine.requests, naive.requests)
+    # How often each client manages to poll depends on the machine's load: with two suites
+    # running side by side the naive client managed 280 looks where it makes ~640 unloaded,
+    # while the engine's list requests grow with the wall time. So the smoke test checks the
+    # shape only, one list request for every job in flight against one look per job, with a
+    # wide margin; the 5% and 10% targets are the full benchmark's, at 200 jobs.
+    assert engine.requests.get("GET /jobs/{id}", 0) <= count // 4
+    assert engine.requests["GET /jobs"] * 3 < naive.requests["GET /jobs/{id}"], (
+        engine.requests,
+        naive.requests,
+    )
     # Every status the engine recorded with a time was compared with the simulator's.
     assert len(engine.lags) >= count
 
