@@ -52,7 +52,7 @@ class KreaApp(ReportsWorkerFailures, KeysInOrder[None]):
 
     def get_driver_class(self) -> type[Driver]:
         # Textual's choice of driver, made to hand itself to `terminal_writer` (terminal.py):
-        # desktop notifications are written through it without touching App._driver.
+        # desktop notifications are written through it, not through the App's private state.
         return writing_driver(super().get_driver_class())
 
     def __init__(

@@ -1,7 +1,7 @@
 """A way to write escape sequences to the terminal, in order with Textual's frames, through
 public API only.
 
-Textual's App keeps its driver private (`App._driver`) and offers no method to write a raw
+Textual's App does not expose its driver and offers no method to write a raw
 sequence other than the bell (`App.bell`) and OSC 52 (`App.copy_to_clipboard`). The driver
 class, though, is the App's public choice (`App.get_driver_class`) and `Driver.write` is
 public: `writing_driver` makes a subclass of the driver Textual would use that hands itself

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -38,7 +38,8 @@ from textual.widgets.data_table import (
 from krea_tui.core.bulk import noun
 from krea_tui.core.endings import tally
 from krea_tui.core.job_order import grouped, ordered
-from krea_tui.core.query import Query, parse
+from krea_tui.core.query import parse
+from krea_tui.core.queue_view import QueueView
 from krea_tui.core.store import StoredJob, utcnow
 from krea_tui.tui.widgets.job_cells import (
     CELLS,
@@ -106,19 +107,8 @@ class _CellRenderCache(LRUCache[Any, Any]):
         super().discard(self._key(key))
 
 
-@dataclass(frozen=True, slots=True)
-class View:
-    """What the table shows: the filter, the order and the grouping."""
-
-    query: Query = field(default_factory=Query)
-    sort: str = "created"
-    reverse: bool = False
-    group: bool = False
-
-    @property
-    def is_default(self) -> bool:
-        plain = self.sort == "created" and not self.reverse
-        return self.query.is_empty and plain and not self.group
+# The view is the queue model's own value type, so both tables read one definition.
+View = QueueView
 
 
 class JobTable(DataTable[Text | str]):
