@@ -14,7 +14,6 @@ from typing import Any
 from krea_tui.core.batch import with_seeds
 from krea_tui.core.catalog import Catalog, format_totals
 from krea_tui.core.engine import JobEngine
-from krea_tui.core.status import LocalStatus
 from krea_tui.core.store import StoredJob
 from krea_tui.core.submit import Order
 
@@ -131,7 +130,3 @@ def download_all(engine: JobEngine, jobs: Sequence[StoredJob]) -> str:
 def removable(jobs: Sequence[StoredJob]) -> list[StoredJob]:
     """Only ended jobs leave the history: one still running would be paid for and lost."""
     return [job for job in jobs if job.is_final]
-
-
-def held_of_batch(jobs: Sequence[StoredJob], batch_id: str) -> list[StoredJob]:
-    return [job for job in jobs if job.batch_id == batch_id and job.status == LocalStatus.HELD]

@@ -203,11 +203,12 @@ class QueueModel(QueueMarks):
         return [i for ids in batches.values() for i in ids] + loose
 
     def newest_id(self) -> str | None:
-        """The newest job the view shows (the last asked for: its creation time, then its
-        place in the queue), wherever the view puts it: the row a following cursor sits on."""
+        """The newest job the view shows (the last asked for: its creation time, then the
+        order it was added in, which moving a held job does not change), wherever the view
+        puts it: the row a following cursor sits on."""
         row = self.store.first(
             f"SELECT local_id FROM jobs WHERE {self._where.text}"
-            " ORDER BY created_at DESC, position DESC LIMIT 1",
+            " ORDER BY created_at DESC, jobs.rowid DESC LIMIT 1",
             self._where.args,
         )
         return None if row is None else str(row[0])

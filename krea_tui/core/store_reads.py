@@ -79,6 +79,15 @@ class QueueReads:
         files = self._files_of([r["local_id"] for r in rows])
         return [(r[0], self._row_to_job(r[1:], files.get(r["local_id"], ()))) for r in rows]
 
+    def ids_with_files(self) -> list[str]:
+        """The ids of jobs with a saved result, in queue order (what the viewer steps through):
+        ids alone, so opening the viewer does not read the whole history's jobs."""
+        rows = self.scan(
+            "SELECT local_id FROM jobs WHERE local_id IN (SELECT local_id FROM files)"
+            " ORDER BY position"
+        )
+        return [str(row[0]) for row in rows]
+
     def tally(self) -> list[tuple[str, str, int, int, float]]:
         """(status, cost unit, jobs, priced jobs, their cost) per status and unit, from the
         table the triggers keep (search_index): the counts and spend of a whole history."""

@@ -253,7 +253,7 @@ class KreaApp(ReportsWorkerFailures, KeysInOrder[None]):
     def open_viewer(self, local_id: str) -> None:
         from krea_tui.tui.screens.viewer import ResultViewer
 
-        with_results = [job.local_id for job in self.store.jobs() if job.files]
+        with_results = self.store.ids_with_files()
         self.push_screen(ResultViewer(with_results, local_id, protocol=self.image_protocol))
 
     def open_contact_sheet(self, batch_id: str | None) -> None:

@@ -149,17 +149,16 @@ async def wait_handled(app: Any, counter: dict[str, int], target: int, timeout: 
 
 
 def count_handled(app: Any) -> dict[str, int]:
-    """Count engine events as MainScreen handles them (wraps its `handle`)."""
+    """Count engine events as MainScreen handles them (wraps its `handle_batch`)."""
     counter = {"handled": 0}
     screen = app.screen_stack[0]
-    original = screen.handle
+    original = screen.handle_batch
 
-    def handle(event: Any) -> None:
-        original(event)
-        if type(event).__name__ == "JobEvent":
-            counter["handled"] += 1
+    def handle_batch(events: Any) -> None:
+        original(events)
+        counter["handled"] += sum(1 for e in events if type(e).__name__ == "JobEvent")
 
-    screen.handle = handle
+    screen.handle_batch = handle_batch
     return counter
 
 

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from textual.app import App, ComposeResult
+from textual.geometry import Region
+
 from krea_tui.config import Settings
-from krea_tui.core.store import JobStore, utcnow
+from krea_tui.core.queue_model import QueueModel
+from krea_tui.core.store import JobStore, StoredJob, utcnow
 from krea_tui.tui.app import KreaApp
 from krea_tui.tui.screens.main import MainScreen
+from krea_tui.tui.widgets.queue_table import QueueTable, row_key
 from tests.conftest import TOKEN_A
 
 CAUSES = [
@@ -90,3 +95,56 @@ def mixed_app(tmp_path: Path, count: int = 60, *, batch_every: int = 0) -> KreaA
         runtime_factory=static_runtime_factory(tmp_path, count),
         clock=lambda: NOW,
     )
+
+
+def store_of(path: Path, jobs: list[StoredJob]) -> JobStore:
+    """A history holding exactly `jobs` (ids, statuses, times and all), in their order."""
+    store = JobStore(path)
+    with store.transaction():
+        for job in jobs:
+            store.add_job(job.model, job.request, local_id=job.local_id, now=job.created_at)
+            store.update(
+                job.local_id,
+                status=job.status,
+                remote_id=job.remote_id,
+                submitted_at=job.submitted_at,
+                remote_created_at=job.remote_created_at,
+                finished_at=job.finished_at,
+                cost_estimate=job.cost_estimate,
+                cost_unit=job.cost_unit,
+                batch_id=job.batch_id,
+            )
+    return store
+
+
+class TableApp(App[None]):
+    """A bare app with one QueueTable over `model`, its clock at `now`."""
+
+    def __init__(self, model: QueueModel, now: datetime) -> None:
+        super().__init__()
+        self.model, self.clock = model, now
+
+    def compose(self) -> ComposeResult:
+        yield QueueTable(self.model, now=lambda: self.clock, id="jobs")
+
+    def now(self) -> datetime:
+        return self.clock
+
+
+def table_line(table: QueueTable, y: int) -> str:
+    """Line `y` of the table as the terminal shows it (0: the column labels)."""
+    strip = table.render_lines(Region(0, y, table.size.width, 1))[0]
+    return "".join(segment.text for segment in strip)
+
+
+def cell(table: QueueTable, key: str, column: str) -> str:
+    """What a row's cell says (`key`: a job id, or HEADER + a batch id); the row is shown."""
+    texts = table.cell_texts(key)
+    assert texts is not None, f"{key} is not in the view"
+    return texts[column]
+
+
+def in_table(table: QueueTable, local_id: str) -> bool:
+    """Whether the table has drawn `local_id`'s row in (its events handled), not merely
+    whether the history holds it."""
+    return any(row_key(row) == local_id for row in table.rows(0, table.row_count))

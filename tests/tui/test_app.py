@@ -12,8 +12,8 @@ from krea_tui.tui.app import KreaApp
 from krea_tui.tui.screens.compose import ComposeScreen
 from krea_tui.tui.screens.modals import MessageModal
 from krea_tui.tui.screens.viewer import ResultViewer
-from krea_tui.tui.widgets.job_table import JobTable
 from tests.tui.conftest import settings_in, settle, until
+from tests.tui.queue_support import cell, main_screen
 
 
 def demo_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, speed: float) -> KreaApp:
@@ -22,7 +22,7 @@ def demo_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, speed: float) -> K
 
 
 def status_cell(app: KreaApp, local_id: str) -> str:
-    return str(app.screen_stack[0].query_one(JobTable).get_cell(local_id, "status"))
+    return cell(main_screen(app).table, local_id, "status")
 
 
 async def compose_and_submit(pilot: Pilot[None], prompt: str) -> None:
@@ -135,8 +135,8 @@ async def test_cancel_a_held_job_and_a_running_one(
             lambda: app.store.get(sent.local_id).status in ("queued", "processing"),
             "a cancellable state",
         )
-        table = app.screen_stack[0].query_one(JobTable)
-        table.move_cursor(row=table.get_row_index(sent.local_id))
+        table = main_screen(app).table
+        table.move_cursor(row=table.index_of_key(sent.local_id))
         await pilot.press("c", "y")
         await until(pilot, lambda: app.store.get(sent.local_id).status == "cancelled", "cancel")
         await pilot.pause(0.1)

@@ -12,9 +12,9 @@ from textual.geometry import Region
 from krea_tui.core.store import JobStore
 from krea_tui.showcase import NOW, runtime_over
 from krea_tui.tui.app import KreaApp
-from krea_tui.tui.widgets.job_table import HEADER, JobTable
+from krea_tui.tui.widgets.queue_table import HEADER, QueueTable
 from tests.tui.conftest import settings_in, settle
-from tests.tui.queue_support import main_screen
+from tests.tui.queue_support import cell, main_screen
 
 SWEEP = "sweep-20261123-115000-dddd+steps+guidance_scale_flux"
 # Batch id → how many jobs. Two of the same morning, one of the day before at the same time,
@@ -43,9 +43,9 @@ def fill_batches(store: JobStore, results: Path) -> None:
             n += 1
 
 
-def header_line(table: JobTable, batch_id: str | None) -> str:
+def header_line(table: QueueTable, batch_id: str | None) -> str:
     """The header row as the terminal shows it (what is scrolled off or cut is not there)."""
-    row = table.get_row_index(HEADER + (batch_id or ""))
+    row = table.index_of_key(HEADER + (batch_id or ""))
     table.move_cursor(row=row)  # scrolled into view
     y = row - int(table.scroll_y) + 1  # the column labels take the first line
     strip = table.render_lines(Region(0, y, table.size.width, 1))[0]
@@ -80,5 +80,5 @@ async def test_headers_tell_batches_apart_with_their_count(tmp_path: Path, size)
         assert "1 jobs" not in " ".join(lines.values())
         assert "2 jobs" in lines[SWEEP]
         # The sweep's own name (its parameters) is in the header when there is room.
-        sweep_cell = str(table.get_cell(HEADER + SWEEP, "prompt"))
+        sweep_cell = cell(table, HEADER + SWEEP, "prompt")
         assert "steps × guidance_scale_flux" in sweep_cell

@@ -39,7 +39,7 @@ async def copy_two_ids(app: KreaApp) -> list[str]:
         table.move_cursor(row=0)
         await pilot.press("space", "space", "y")
         await until(pilot, lambda: "Copied" in toasts(app), "the copy's toast")
-        return [toasts(app), *(table.jobs[i].remote_id for i in ids[:2])]
+        return [toasts(app), *(app.store.get(i).remote_id for i in ids[:2])]
 
 
 async def test_y_inside_tmux_goes_to_tmuxs_buffer_and_the_toast_says_so(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ async def test_sending_marked_jobs_again_says_the_cost(tmp_path: Path, key: str)
     async with app.run_test(size=(120, 30)) as pilot:
         await settle(pilot)
         table = main_screen(app).table
-        jobs = [table.jobs[i] for i in table.shown_ids()[:3]]
+        jobs = [app.store.get(i) for i in table.shown_ids()[:3]]
         table.move_cursor(row=0)
         await pilot.press("space", "space", "space", key)
         await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "the confirmation")
@@ -63,7 +63,7 @@ async def test_already_saved_says_where(
         await pilot.press("4")  # the completed jobs: every one has its picture saved
         await pilot.pause()
         saved = table.shown_ids()
-        assert len(saved) > 1 and all(table.jobs[i].files for i in saved)
+        assert len(saved) > 1 and all(app.store.get(i).files for i in saved)
         await pilot.press("A", "D")
         await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "the confirmation")
         await pilot.press("y")

@@ -132,7 +132,7 @@ async def test_a_resized_terminal_gets_thumbnails_sized_for_it(tmp_path: Path) -
     async with app.run_test(size=(100, 40)) as pilot:
         await settle(pilot)
         table = app.screen.table  # type: ignore[attr-defined]
-        table.move_cursor(row=table.get_row_index(job_at(0)))
+        table.move_cursor(row=table.index_of_key(job_at(0)))
         app.open_contact_sheet(BATCH)
         await settle(pilot)
         sheet = app.screen
@@ -172,7 +172,7 @@ async def test_arrows_move_the_selection_and_it_opens_on_the_tables_job(
     async with app.run_test(size=size) as pilot:
         await settle(pilot)
         table = app.screen.table  # type: ignore[attr-defined]
-        table.move_cursor(row=table.get_row_index(job_at(4)))  # steps 30 × guidance 3.5
+        table.move_cursor(row=table.index_of_key(job_at(4)))  # steps 30 × guidance 3.5
         await pilot.press("b")
         await settle(pilot)
         sheet = app.screen
@@ -209,14 +209,14 @@ async def test_the_sheet_opens_on_the_tables_job_only_when_it_is_of_the_batch(
     async with app.run_test(size=(100, 40)) as pilot:
         await settle(pilot)
         table = app.screen.table  # type: ignore[attr-defined]
-        table.move_cursor(row=table.get_row_index("s7" + "0" * 30))  # steps 40 × guidance 3.5
+        table.move_cursor(row=table.index_of_key("s7" + "0" * 30))  # steps 40 × guidance 3.5
         app.open_contact_sheet(SWEEP_BATCH)  # as the sweep dialog opens it
         await settle(pilot)
         sheet = app.screen
         assert isinstance(sheet, ContactSheet) and sheet.cursor == (2, 1)
         await pilot.press("escape")
         await settle(pilot)
-        table.move_cursor(row=table.get_row_index("01" + "0" * 30))  # a job of no batch
+        table.move_cursor(row=table.index_of_key("01" + "0" * 30))  # a job of no batch
         app.open_contact_sheet(SWEEP_BATCH)
         await settle(pilot)
         sheet = app.screen

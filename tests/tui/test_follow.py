@@ -13,10 +13,10 @@ from krea_tui.core.store import JobStore
 from krea_tui.showcase import NOW, static_runtime_factory
 from krea_tui.tui.app import KreaApp
 from krea_tui.tui.screens.compose import ComposeScreen
-from krea_tui.tui.widgets.job_table import JobTable
+from krea_tui.tui.widgets.queue_table import QueueTable, row_key
 from krea_tui.tui.widgets.status_bar import StatusBar
 from tests.tui.conftest import settings_in, settle, until
-from tests.tui.queue_support import main_screen
+from tests.tui.queue_support import in_table, main_screen
 
 LONG = 60  # rows: three screens at 80×24
 
@@ -31,11 +31,10 @@ def make_app(tmp_path: Path, count: int = LONG) -> KreaApp:
     )
 
 
-def on_screen(table: JobTable) -> list[str]:
+def on_screen(table: QueueTable) -> list[str]:
     """Keys of the rows the table shows now (the column labels take the first line)."""
     top = int(table.scroll_y)
-    rows = table.ordered_rows[top : top + table.size.height - 1]
-    return [str(row.key.value) for row in rows]
+    return [row_key(row) for row in table.rows(top, table.size.height - 1)]
 
 
 def bar_text(app: KreaApp) -> str:
@@ -66,7 +65,7 @@ async def test_a_job_sent_from_the_top_of_a_long_table_comes_into_view(tmp_path:
         await pilot.press("g")  # the user reads the oldest jobs
         assert table.cursor_row == 0
         sent = await send(pilot, "a heron at dawn")
-        await until(pilot, lambda: sent in table.rows, "the new row")
+        await until(pilot, lambda: in_table(table, sent), "the new row")
         await until(pilot, lambda: table.current_id == sent, "the cursor on the new job")
         assert sent in on_screen(table)
         assert "follow" in bar_text(app)
@@ -103,7 +102,7 @@ async def test_moving_stops_following_and_f_starts_it_again(tmp_path: Path) -> N
         finally:
             other.close()
         screen.handle_batch([JobEvent(job, None, job.status)])
-        await until(pilot, lambda: job.local_id in table.rows, "the other process's job")
+        await until(pilot, lambda: in_table(table, job.local_id), "the other process's job")
         await pilot.pause()
         assert table.current_id == where
         await pilot.press("f")
@@ -117,7 +116,7 @@ async def test_newest_first_puts_new_jobs_on_top_and_is_kept(tmp_path: Path) -> 
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         table = main_screen(app).table
-        newest = max(table.jobs.values(), key=lambda job: job.position).local_id
+        newest = max(app.store.jobs(), key=lambda job: job.position).local_id
         await pilot.press("N")
         await until(pilot, lambda: table.shown_ids()[0] == newest, "the newest job on top")
         sent = await send(pilot, "a heron at dawn")
@@ -140,11 +139,11 @@ async def test_the_demo_notice_hides_no_rows_nor_the_status_bar(tmp_path: Path) 
         await until(pilot, lambda: screen.loaded, "the history")
         await pilot.pause(0.3)  # what a user sees right after start: toasts included
         table, bar = screen.table, screen.query_one(StatusBar)
-        newest = max(table.jobs.values(), key=lambda job: job.position).local_id
+        newest = max(app.store.jobs(), key=lambda job: job.position).local_id
         rows = on_screen(table)
         assert newest in rows
         for key in rows[-3:]:  # the newest rows, across the whole width
-            y = table.region.y + 1 + table.get_row_index(key) - int(table.scroll_y)
+            y = table.region.y + 1 + table.index_of_key(key) - int(table.scroll_y)
             for x in range(table.region.x, table.region.right):
                 widget, _ = app.screen.get_widget_at(x, y)
                 assert table in (widget, widget.parent), (key, x, widget)  # or its scrollbar

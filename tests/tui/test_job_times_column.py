@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from textual.app import App, ComposeResult
-
+from krea_tui.core.queue_model import QueueModel
 from krea_tui.core.store import StoredJob
-from krea_tui.tui.widgets.job_table import JobTable
+from krea_tui.tui.widgets.queue_table import QueueTable
+from tests.tui.queue_support import TableApp, store_of
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 NOW = T0 + timedelta(hours=1)
@@ -36,22 +37,15 @@ DONE = replace(
 )
 
 
-class _TableApp(App[None]):
-    def compose(self) -> ComposeResult:
-        yield JobTable(id="jobs")
-
-    def now(self) -> datetime:
-        return NOW
-
-
-async def test_the_time_column_is_ran_and_leaves_out_time_held_here() -> None:
-    app = _TableApp()
+async def test_the_time_column_is_ran_and_leaves_out_time_held_here(tmp_path: Path) -> None:
+    store = store_of(tmp_path / "history.sqlite3", [HELD, DONE])
+    app = TableApp(QueueModel(store, now=lambda: NOW), NOW)
     async with app.run_test(size=(100, 8)) as pilot:
-        table = app.query_one(JobTable)
-        table.load([HELD, DONE])
+        table = app.query_one(QueueTable)
         await pilot.pause()
-        assert str(table.columns["time"].label) == "Ran"
-        assert table.get_cell(DONE.local_id, "time") == "12s"  # not 5m: held time is not run
-        assert table.get_cell(HELD.local_id, "time") == ""  # the server has not had it
+        done, held = table.cell_texts(DONE.local_id), table.cell_texts(HELD.local_id)
+        assert done is not None and held is not None
+        assert done["time"] == "12s"  # not 5m: held time is not run
+        assert held["time"] == ""  # the server has not had it
         header = table.render_line(0).text
         assert "Ran" in header and "Time" not in header

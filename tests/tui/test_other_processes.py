@@ -54,7 +54,8 @@ async def test_the_table_and_status_bar_follow_another_process(
         await until(pilot, lambda: bar.summary.paused, "the pause made elsewhere to show")
 
         def prompts() -> dict[str, str]:
-            return {job.prompt: job.status for job in main.table.jobs.values()}
+            table = main.table
+            return {job.prompt: job.status for job in table.rows(0, table.row_count)}
 
         await until(pilot, lambda: "from another shell" in prompts(), "the other job to show")
         assert prompts()["from another shell"] == "held"

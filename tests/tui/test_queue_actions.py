@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from krea_tui.core.events import JobEvent
 from krea_tui.core.store import JobStore
 from krea_tui.tui.app import KreaApp
 from krea_tui.tui.screens.edit_held import EditHeldModal
@@ -13,7 +14,7 @@ from krea_tui.tui.screens.modals import AskModal, ConfirmModal
 from krea_tui.tui.screens.triage import TriageScreen
 from krea_tui.tui.screens.views import ViewsModal
 from tests.tui.conftest import settle, until
-from tests.tui.queue_support import main_screen, mixed_app
+from tests.tui.queue_support import cell, in_table, main_screen, mixed_app
 
 
 def question(app: KreaApp) -> str:
@@ -30,7 +31,7 @@ async def test_copy_remove_and_cancel_marked_jobs(tmp_path: Path) -> None:
         table.move_cursor(row=0)
         await pilot.press("space", "space", "space")
         await pilot.press("y")  # copying asks nothing and keeps the marks
-        three = [table.jobs[i].remote_id for i in ids[:3]]
+        three = [app.store.get(i).remote_id for i in ids[:3]]
         await until(pilot, lambda: app.clipboard.splitlines() == three, "the ids copied")
         await pilot.press("x")
         await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "the confirmation")
@@ -42,7 +43,11 @@ async def test_copy_remove_and_cancel_marked_jobs(tmp_path: Path) -> None:
 
         # Held jobs: cancelled locally; ended ones are not counted as cancellable.
         held = app.engine.enqueue("bfl/flux-1-dev", [{"prompt": "a", "seed": 1}] * 2)
-        await until(pilot, lambda: all(j.local_id in table.rows for j in held), "held rows")
+        await until(
+            pilot,
+            lambda: all(in_table(table, j.local_id) for j in held),
+            "held rows",
+        )
         table.move_cursor(row=table.row_count - 3)  # one ended job and the two held ones
         await pilot.press("space", "space", "space", "c")
         await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "the confirmation")
@@ -66,18 +71,18 @@ async def test_move_edit_and_cancel_held_jobs_of_a_batch(tmp_path: Path) -> None
             [{"prompt": f"p{n}", "seed": n} for n in range(4)],
             batch_id="b-now",
         )
-        await until(pilot, lambda: all(j.local_id in table.rows for j in jobs), "the rows")
+        await until(pilot, lambda: all(in_table(table, j.local_id) for j in jobs), "the rows")
         sent = jobs[0]  # pretend the first was sent: the rest stay held
         app.store.set_status(sent.local_id, "processing", sent.created_at)
         app.store.update(sent.local_id, remote_id="sent-1")
-        table.upsert(app.store.get(sent.local_id))
+        screen.handle_batch([JobEvent(app.store.get(sent.local_id), "held", "processing")])
         last = jobs[-1].local_id
-        table.move_cursor(row=table.get_row_index(last))
+        table.move_cursor(row=table.index_of_key(last))
         await pilot.press("K")
         held = [j.local_id for j in app.store.jobs(statuses=["held"])]
         assert held == [jobs[1].local_id, jobs[3].local_id, jobs[2].local_id]
         assert table.current_id == last
-        assert table.get_row_index(last) < table.get_row_index(jobs[2].local_id)
+        assert table.index_of_key(last) < table.index_of_key(jobs[2].local_id)
 
         await pilot.press("E")
         await until(pilot, lambda: isinstance(app.screen, EditHeldModal), "the editor")
@@ -85,7 +90,7 @@ async def test_move_edit_and_cancel_held_jobs_of_a_batch(tmp_path: Path) -> None
         await pilot.press("ctrl+s")
         await until(pilot, lambda: app.screen is screen, "the editor to close")
         assert dict(app.store.get(last).request) == {"prompt": "edited", "seed": 99}
-        assert "edited" in str(table.get_cell(last, "prompt"))
+        assert "edited" in cell(table, last, "prompt")
 
         await pilot.press("C")
         await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "the confirmation")
@@ -105,8 +110,8 @@ async def test_edit_held_refuses_an_invalid_request(tmp_path: Path) -> None:
         await settle(pilot)
         [job] = app.engine.enqueue("bfl/flux-1-dev", [{"prompt": "p", "seed": 1}])
         table = main_screen(app).table
-        await until(pilot, lambda: job.local_id in table.rows, "the row")
-        table.move_cursor(row=table.get_row_index(job.local_id))
+        await until(pilot, lambda: in_table(table, job.local_id), "the row")
+        table.move_cursor(row=table.index_of_key(job.local_id))
         await pilot.press("E")
         await until(pilot, lambda: isinstance(app.screen, EditHeldModal), "the editor")
         app.screen.query_one("#edit-request").text = '{"prompt": "p", "steps": 0}'
@@ -143,7 +148,7 @@ async def test_save_and_recall_a_view_never_overwriting_a_broken_file(
         await pilot.press("enter")
         await until(pilot, lambda: table.view.query.text == "status:failed", "the view applied")
         assert table.view.sort == "status"
-        assert {table.jobs[i].status for i in table.shown_ids()} == {"failed"}
+        assert {app.store.get(i).status for i in table.shown_ids()} == {"failed"}
 
         views.write_text("this is [not toml")
         await pilot.press("w")

@@ -8,7 +8,7 @@ from krea_tui.tui.app import KreaApp
 from krea_tui.tui.screens.modals import ConfirmModal
 from tests.conftest import SimFactory
 from tests.tui.conftest import settle, until
-from tests.tui.queue_support import fill_mixed, live_settings, main_screen
+from tests.tui.queue_support import cell, fill_mixed, live_settings, main_screen
 
 
 async def test_filter_failed_mark_all_retry_and_watch_them_finish(
@@ -27,7 +27,7 @@ async def test_filter_failed_mark_all_retry_and_watch_them_finish(
 
         await pilot.press("3")  # failed only
         assert len(table.shown_ids()) == failed
-        assert all("failed" in str(table.get_cell(i, "status")) for i in table.shown_ids())
+        assert all("failed" in cell(table, i, "status") for i in table.shown_ids())
         bar = str(screen.query_one("#view-info").render())
         assert f"{failed} of 300" in bar
 
@@ -44,7 +44,7 @@ async def test_filter_failed_mark_all_retry_and_watch_them_finish(
         retries = app.store.jobs()[300:]
         assert {job.batch_id for job in retries} == {retries[0].batch_id}  # one new batch
         assert [job.request for job in retries] == [
-            table.jobs[i].request for i in table.shown_ids()
+            app.store.get(i).request for i in table.shown_ids()
         ]
         assert not table.marks
 
@@ -53,7 +53,7 @@ async def test_filter_failed_mark_all_retry_and_watch_them_finish(
         ids = [job.local_id for job in retries]
 
         def all_done() -> bool:
-            return all("done" in str(table.get_cell(i, "status")) for i in ids)
+            return all("done" in cell(table, i, "status") for i in ids)
 
         await until(pilot, all_done, "every retry to show done")
         assert all(app.store.get(i).status == "completed" for i in ids)

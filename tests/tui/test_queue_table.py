@@ -124,6 +124,34 @@ async def test_a_status_change_redraws_its_line_and_keeps_the_cursor(store: JobS
         assert table.cursor_row == 3 and table.current_id == jobs[3].local_id
 
 
+async def test_a_change_far_below_shows_when_scrolled_to_and_again_when_drawn(
+    store: JobStore,
+) -> None:
+    jobs = [add(store, f"p{n}") for n in range(200)]
+    model = QueueModel(store, now=lambda: T0)
+    app = TableApp(model)
+    async with app.run_test(size=(80, 12)) as pilot:
+        table = app.query_one(QueueTable)
+        table.move_cursor(0)
+        await pilot.pause()
+        assert "held" in line_text(table, 1)
+
+        def move(job: StoredJob, old: str, new: str) -> None:
+            store.set_status(job.local_id, new, T0, remote_id=f"r-{job.local_id[:6]}")
+            table.changed(model.apply([JobEvent(store.get(job.local_id), old, new)]))
+
+        move(jobs[150], "held", "failed")  # far below, never drawn
+        await pilot.pause()
+        table.move_cursor(150)
+        await pilot.pause()
+        shown = [line_text(table, y) for y in range(1, 12)]
+        assert any("fail" in text and "p150" in text for text in shown), shown
+        move(jobs[150], "failed", "completed")  # drawn now: redrawn in place
+        await pilot.pause()
+        shown = [line_text(table, y) for y in range(1, 12)]
+        assert any("done" in text and "p150" in text for text in shown), shown
+
+
 async def test_new_jobs_are_followed_and_a_filter_keeps_the_cursor_job(store: JobStore) -> None:
     jobs = [add(store, "cat" if n % 2 else "dog") for n in range(40)]
     model = QueueModel(store, now=lambda: T0)

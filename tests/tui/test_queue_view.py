@@ -5,17 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from krea_tui.core.events import JobEvent
 from krea_tui.core.job_order import ran_seconds
 from krea_tui.tui.app import KreaApp
 from krea_tui.tui.widgets.filter_bar import FilterBar
+from krea_tui.tui.widgets.queue_table import row_key
 from tests.tui.conftest import settle
 from tests.tui.history import STATUSES
-from tests.tui.queue_support import main_screen, mixed_app
+from tests.tui.queue_support import cell, main_screen, mixed_app
 
 
 def statuses(app: KreaApp) -> list[str]:
     table = main_screen(app).table
-    return [str(table.get_cell(i, "status")) for i in table.shown_ids()]
+    return [cell(table, i, "status") for i in table.shown_ids()]
 
 
 async def test_filter_as_you_type_then_escape_clears_it(
@@ -28,14 +30,14 @@ async def test_filter_as_you_type_then_escape_clears_it(
         table = screen.table
         bar = screen.query_one(FilterBar)
         assert not bar.has_class("-shown")  # nothing filtered: no bar, the table has the room
-        table.move_cursor(row=table.get_row_index("01" + "0" * 30))  # a fox job
+        table.move_cursor(row=table.index_of_key("01" + "0" * 30))  # a fox job
         await pilot.press("slash", *"fox")
         assert bar.has_class("-shown") and bar.input.has_focus
         assert len(table.shown_ids()) == 4
-        assert all("fox" in table.jobs[i].prompt for i in table.shown_ids())
+        assert all("fox" in app.store.get(i).prompt for i in table.shown_ids())
         assert table.current_id == "01" + "0" * 30  # the cursor stayed on its job
         await pilot.press(*" -status:done")
-        assert [table.jobs[i].status for i in table.shown_ids()] == ["queued", "held"]
+        assert [app.store.get(i).status for i in table.shown_ids()] == ["queued", "held"]
         await pilot.press("enter")  # keep the filter, back to the table
         assert table.has_focus and bar.has_class("-shown")
         assert "2 of 20" in str(screen.query_one("#view-info").render())
@@ -57,7 +59,7 @@ async def test_quick_keys_keep_the_words_typed(static_app: Callable[..., KreaApp
         assert len(table.shown_ids()) == len(active)
         await pilot.press("slash", *"storm", "enter", "4")
         assert screen.query_one(FilterBar).input.value == "storm status:done"
-        assert all("storm" in table.jobs[i].prompt for i in table.shown_ids())
+        assert all("storm" in app.store.get(i).prompt for i in table.shown_ids())
         assert set(statuses(app)) == {"● done"}
         await pilot.press("1")
         assert screen.query_one(FilterBar).input.value == "storm"
@@ -87,14 +89,14 @@ async def test_sort_cycles_columns_and_reverses_keeping_the_cursor(
         keep = table.current_id
         await pilot.press("o")  # queue order → status
         assert table.view.sort == "status"
-        order = [table.jobs[i].status for i in table.shown_ids()]
+        order = [app.store.get(i).status for i in table.shown_ids()]
         assert order[:2] == ["held", "held"] and order[-1] == "cancelled"
         assert table.current_id == keep
         await pilot.press("O")
-        rank = [order.index(table.jobs[i].status) for i in table.shown_ids()]
+        rank = [order.index(app.store.get(i).status) for i in table.shown_ids()]
         assert rank == sorted(rank, reverse=True)  # the same groups, last first
         await pilot.press("o")  # → time: what the "Ran" column shows, jobs not run first
-        times = [ran_seconds(table.jobs[i], app.now()) for i in table.shown_ids()]
+        times = [ran_seconds(app.store.get(i), app.now()) for i in table.shown_ids()]
         assert times == sorted(times, key=lambda ran: -1.0 if ran is None else ran)
         assert "sort run time" in str(main_screen(app).query_one("#view-info").render())
 
@@ -105,15 +107,15 @@ async def test_group_by_batch_shows_headers_and_space_marks_a_batch(tmp_path: Pa
         await settle(pilot)
         table = main_screen(app).table
         await pilot.press("B")
-        keys = [row.key.value for row in table.ordered_rows]
+        keys = [row_key(row) for row in table.rows(0, table.row_count)]
         headers = [k for k in keys if k and k.startswith("batch:")]
         assert headers == ["batch:b-old-0", "batch:b-old-1", "batch:b-old-2"]
         assert table.row_count == 12 + 3
         table.move_cursor(row=keys.index("batch:b-old-1"))
         await pilot.press("space")
-        assert {table.jobs[i].batch_id for i in table.marks} == {"b-old-1"}
+        assert {app.store.get(i).batch_id for i in table.marks} == {"b-old-1"}
         assert len(table.marks) == 5
-        assert "5 marked" in str(table.get_cell("batch:b-old-1", "prompt"))
+        assert "5 marked" in cell(table, "batch:b-old-1", "prompt")
         await pilot.press("B")
         assert table.row_count == 12 and len(table.marks) == 5
 
@@ -127,7 +129,7 @@ async def test_marks_toggle_range_all_invert_and_clear(static_app: Callable[...,
         table.move_cursor(row=0)
         await pilot.press("space")  # marks row 0 and moves on
         assert table.marks == {ids[0]} and table.cursor_row == 1
-        assert str(table.get_cell(ids[0], "mark")) == "●"
+        assert cell(table, ids[0], "mark") == "●"
         await pilot.press("shift+down", "shift+down")  # rows 1, 2, 3
         assert table.marks == set(ids[:4])
         await pilot.press("space")  # row 3 again: unmarked
@@ -148,24 +150,32 @@ async def test_marks_toggle_range_all_invert_and_clear(static_app: Callable[...,
 
 
 async def test_updates_to_rows_the_filter_hides_are_harmless(tmp_path: Path) -> None:
-    from dataclasses import replace
-
     app = mixed_app(tmp_path, 30)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        table = main_screen(app).table
+        screen = main_screen(app)
+        table = screen.table
+
+        def becomes(local_id: str, status: str) -> None:
+            old = app.store.get(local_id).status
+            app.store.update(local_id, status=status)
+            screen.handle_batch([JobEvent(app.store.get(local_id), old, status)])
+
+        def drawn() -> list[str]:
+            return [row_key(row) for row in table.rows(0, table.row_count)]
+
         await pilot.press("3")
-        failed = set(table.shown_ids())
-        hidden = next(i for i in table.jobs if i not in failed)
-        table.upsert(replace(table.jobs[hidden], status="completed"))  # hidden, stays hidden
-        assert set(table.shown_ids()) == failed
-        table.upsert(replace(table.jobs[hidden], status="failed"))  # now it belongs: sorted in
-        await pilot.pause(0.3)
-        shown = table.shown_ids()
+        failed = set(drawn())
+        hidden = next(j.local_id for j in app.store.jobs() if j.local_id not in failed)
+        becomes(hidden, "completed")  # hidden, stays hidden
+        assert set(drawn()) == failed
+        becomes(hidden, "failed")  # now it belongs: sorted in
+        await pilot.pause()
+        shown = drawn()
         assert set(shown) == failed | {hidden}
-        assert shown == sorted(shown, key=lambda i: table.jobs[i].position)
-        table.upsert(replace(table.jobs[hidden], status="cancelled"))  # and leaves again
-        assert set(table.shown_ids()) == failed
+        assert shown == sorted(shown, key=lambda i: app.store.get(i).position)
+        becomes(hidden, "cancelled")  # and leaves again
+        assert set(drawn()) == failed
 
 
 async def test_the_palette_has_the_queue_actions(static_app: Callable[..., KreaApp]) -> None:

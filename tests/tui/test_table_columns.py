@@ -7,15 +7,14 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from textual.app import App, ComposeResult
-from textual.geometry import Region
-
+from krea_tui.core.queue_model import QueueModel
 from krea_tui.core.store import StoredJob
 from krea_tui.showcase import NOW, static_runtime_factory
 from krea_tui.tui.app import KreaApp
-from krea_tui.tui.widgets.job_table import JobTable
+from krea_tui.tui.widgets.queue_table import QueueTable
 from tests.tui.conftest import settings_in, settle, until
-from tests.tui.queue_support import main_screen
+from tests.tui.queue_support import TableApp, main_screen, store_of
+from tests.tui.queue_support import table_line as line
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 JOB = StoredJob(
@@ -35,25 +34,15 @@ JOB = StoredJob(
 LABELS = {"ID", "Status", "Prog", "Prompt", "Model", "Age", "Ran", "Cost", "Seed", "Size"}
 
 
-class _TableApp(App[None]):
-    def compose(self) -> ComposeResult:
-        yield JobTable(id="jobs")
-
-    def now(self) -> datetime:
-        return T0 + timedelta(minutes=3)
+def one_job_app(tmp_path: Path) -> TableApp:
+    store = store_of(tmp_path / "history.sqlite3", [JOB])
+    return TableApp(QueueModel(store), T0 + timedelta(minutes=3))
 
 
-def line(table: JobTable, y: int) -> str:
-    """Line `y` of the table as the terminal shows it (0: the column labels)."""
-    strip = table.render_lines(Region(0, y, table.size.width, 1))[0]
-    return "".join(segment.text for segment in strip)
-
-
-async def test_a_wide_table_shows_seed_size_and_cost_whole() -> None:
-    app = _TableApp()
+async def test_a_wide_table_shows_seed_size_and_cost_whole(tmp_path: Path) -> None:
+    app = one_job_app(tmp_path)
     async with app.run_test(size=(250, 8)) as pilot:
-        table = app.query_one(JobTable)
-        table.load([JOB])
+        table = app.query_one(QueueTable)
         await pilot.pause()
         header, row = line(table, 0), line(table, 1)
         assert "Seed" in header and "Size" in header and "Cost" in header and "Age" in header
@@ -61,11 +50,10 @@ async def test_a_wide_table_shows_seed_size_and_cost_whole() -> None:
         assert len(row.split("a fox")[1].strip()) > 0  # the prompt leaves room for the rest
 
 
-async def test_at_80_columns_no_column_is_cut_to_a_sliver() -> None:
-    app = _TableApp()
+async def test_at_80_columns_no_column_is_cut_to_a_sliver(tmp_path: Path) -> None:
+    app = one_job_app(tmp_path)
     async with app.run_test(size=(80, 8)) as pilot:
-        table = app.query_one(JobTable)
-        table.load([JOB])
+        table = app.query_one(QueueTable)
         await pilot.pause()
         words = line(table, 0).split()
         assert words and all(word in LABELS for word in words), words
@@ -153,11 +141,11 @@ async def test_a_click_on_a_column_label_sorts_by_it(tmp_path: Path) -> None:
         await settle(pilot)
         table = main_screen(app).table
         x = line(table, 0).index("Seed")
-        await pilot.click(JobTable, offset=(x, 0))
+        await pilot.click(QueueTable, offset=(x, 0))
         await until(pilot, lambda: "Seed ▲" in line(table, 0), "the seed column sorted")
-        seeds = [table.jobs[i].request["seed"] for i in table.shown_ids()]
+        seeds = [app.store.get(i).request["seed"] for i in table.shown_ids()]
         assert seeds == sorted(seeds)
-        await pilot.click(JobTable, offset=(x, 0))
+        await pilot.click(QueueTable, offset=(x, 0))
         await until(pilot, lambda: "Seed ▼" in line(table, 0), "the order reversed")
 
 

@@ -21,7 +21,7 @@ FLUX = "bfl/flux-1-dev"
 KREA2 = "krea/krea-2/medium"  # costs more with style references: a price that varies per job
 STYLE = {"image_style_references": [{"url": "https://example.com/a.png", "strength": 1}]}
 T0 = datetime(2026, 11, 23, 12, 0, 0, tzinfo=UTC)
-# What the queue table reads back as a batch's time (tui/widgets/job_table.py).
+# What the queue table reads back as a batch's time (tui/widgets/job_cells.py).
 BATCH_ID = re.compile(r"^b\d{8}-\d{6}-[0-9a-f]+$")
 
 

@@ -1,7 +1,8 @@
 """What the main screen's keys do to jobs: one job under the cursor, or every marked one.
 
-A mixin of MainScreen: it needs `krea` (the app), `table` (the JobTable) and `current_job()`.
-Actions that touch many jobs ask once, saying how many, and report once.
+A mixin of MainScreen: it needs `krea` (the app), `model` (the queue model), `table` (the
+QueueTable drawing it) and `current_job()`. Actions that touch many jobs ask once, saying how
+many, and report once.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from krea_tui.config import ConfigError
 from krea_tui.core import bulk
 from krea_tui.core.bulk import noun
+from krea_tui.core.events import EngineEvent, JobEvent, RemovedEvent
 from krea_tui.core.store import StoredJob
 from krea_tui.tui.screens.modals import AskModal, ConfirmModal
 from krea_tui.tui.status_style import word
@@ -20,8 +22,9 @@ from krea_tui.tui.status_style import word
 if TYPE_CHECKING:
     from textual.worker import ResultType, Worker, WorkType
 
+    from krea_tui.core.queue_model import QueueModel
     from krea_tui.tui.app import KreaApp
-    from krea_tui.tui.widgets.job_table import JobTable
+    from krea_tui.tui.widgets.queue_table import QueueTable
 
 
 class JobActions:
@@ -33,7 +36,9 @@ class JobActions:
         @property
         def krea(self) -> KreaApp: ...
         @property
-        def table(self) -> JobTable: ...
+        def model(self) -> QueueModel: ...
+        @property
+        def table(self) -> QueueTable: ...
 
         def current_job(self) -> StoredJob | None: ...
         def notify(self, message: str, **kwargs: Any) -> None: ...
@@ -48,7 +53,7 @@ class JobActions:
             exclusive: bool = False,
             thread: bool = False,
         ) -> Worker[ResultType]: ...
-        def recount(self) -> None: ...
+        def handle_batch(self, events: Sequence[EngineEvent]) -> None: ...
         def set_filter(self, text: str, *, typing: bool | None = None) -> None: ...
 
     # -- which jobs --------------------------------------------------------------------------------
@@ -56,21 +61,16 @@ class JobActions:
     def targets(self) -> list[StoredJob]:
         """The marked jobs (in table order, hidden ones too), else the batch under the cursor
         if it is a header, else the cursor's job."""
-        table = self.table
-        if table.marks:
-            shown = table.shown_ids()
-            hidden = [i for i in table.marks if i not in set(shown)]
-            ids = [i for i in shown if i in table.marks] + hidden
-            return [table.jobs[i] for i in ids if i in table.jobs]
+        model, table = self.model, self.table
+        if model.marks:
+            return model.targets()[0]
         if table.current_id is None and table.current_key is not None:
-            batch = table.current_batch
-            return [table.jobs[i] for i in table.shown_ids() if table.jobs[i].batch_id == batch]
+            return model.batch_jobs(table.current_batch)
         job = self.current_job()
         return [job] if job is not None else []
 
     def _hidden_note(self, jobs: Sequence[StoredJob]) -> str:
-        shown = set(self.table.shown_ids())
-        hidden = sum(1 for job in jobs if job.local_id not in shown)
+        hidden = sum(1 for job in jobs if not self.model.matches(job))
         return f" ({hidden} hidden by the filter)" if hidden else ""
 
     def confirm(self, question: str, yes: str, then: Callable[[], Awaitable[None] | None]) -> None:
@@ -154,7 +154,7 @@ class JobActions:
             self.notify(text, severity="warning" if skipped else "information", timeout=5)
 
         how = "with new seeds" if new_seed else "with the same request"
-        if len(jobs) == 1 and not self.table.marks:
+        if len(jobs) == 1 and not self.model.marks:
             go()  # one job under the cursor: as quick as before marks existed
             return
         cost = bulk.resend_cost(self.krea.catalog, jobs)
@@ -197,9 +197,9 @@ class JobActions:
         kept = len(jobs) - len(gone)
 
         def go() -> None:
-            removed = self.krea.engine.remove([job.local_id for job in gone])
-            self.table.forget(job.local_id for job in gone)
-            self.recount()
+            ids = tuple(job.local_id for job in gone)
+            removed = self.krea.engine.remove(ids)
+            self.handle_batch([RemovedEvent(ids)])  # other processes learn it from the store
             self.notify(f"Removed {noun(removed)} from the history (files stay)", timeout=4)
 
         note = f"; {kept} still going stay" if kept else ""
@@ -224,15 +224,16 @@ class JobActions:
 
     def action_mark_range(self) -> None:
         table = self.table
-        if self._anchor is None or self._anchor not in table.rows:
+        start = None if self._anchor is None else table.index_of_key(self._anchor)
+        if start is None:
             self._anchor = table.current_key
             self.notify("Range starts here: move, then press v again", timeout=3)
             return
-        table.mark_rows(table.get_row_index(self._anchor), table.cursor_row)
+        table.mark_rows(start, table.cursor_row)
         self._anchor = None
 
     def action_mark_all(self) -> None:
-        self.table.set_marks(self.table.shown_ids(), True)
+        self.table.mark_all()
 
     def action_invert_marks(self) -> None:
         self.table.invert_marks()
@@ -245,10 +246,9 @@ class JobActions:
     # -- the local queue ---------------------------------------------------------------------------
 
     def _reload_held(self) -> None:
-        """Positions changed in the store: the table takes them and lays the queue out again."""
-        for job in self.krea.store.jobs(statuses=["held"]):
-            self.table.jobs[job.local_id] = job
-        self.table.rebuild()
+        """Positions changed in the store: the queue is read and laid out again."""
+        self.model.refresh()
+        self.table.reload()
 
     def action_move_held(self, offset: int) -> None:
         job = self.current_job()
@@ -281,8 +281,8 @@ class JobActions:
                     f"{job.short_id} was sent meanwhile; nothing changed", severity="warning"
                 )
                 return
-            self.table.upsert(self.krea.store.get(job.local_id))
-            self.table.rebuild()  # the prompt cell is not one a status event refreshes
+            edited = self.krea.store.get(job.local_id)
+            self.handle_batch([JobEvent(edited, edited.status, edited.status)])
             self.notify(f"{job.short_id} changed; it is still held", timeout=3)
 
         self.app.push_screen(EditHeldModal(job, self.krea.catalog), saved)
@@ -292,7 +292,7 @@ class JobActions:
         if batch is None or not self._engine_ready():
             self.notify("The cursor is not on a job of a batch", timeout=3)
             return
-        held = bulk.held_of_batch(list(self.table.jobs.values()), batch)
+        held = self.krea.store.jobs(statuses=["held"], batch_id=batch)
         if not held:
             self.notify(f"Batch {batch} has no held jobs left", timeout=3)
             return
@@ -319,7 +319,7 @@ class JobActions:
     def action_save_view(self) -> None:
         from krea_tui.views import SavedView, check_name, save_view
 
-        view = self.table.view
+        view = self.model.view
 
         def named(name: str | None) -> None:
             if not name:
@@ -357,7 +357,7 @@ class JobActions:
         from krea_tui.core.query import parse
 
         view = replace(
-            self.table.view,
+            self.model.view,
             query=parse(saved.filter),
             sort=saved.sort,
             reverse=saved.reverse,

@@ -1,13 +1,14 @@
 """MainScreen: the live job table (filtered, sorted, marked), the detail pane and the status bar.
 
+The queue is a UI-free model over the history (core/queue_model.py): this screen hands it the
+engine's events, and the table, the status bar and the notifications draw what it says changed.
 What the keys do to many jobs lives in `job_actions.JobActions`, to the table's own layout
-(follow, newest first, columns) in `table_prefs.TablePrefs`; this module turns engine events
-into rows, counts and notifications, and owns the view (filter, sort, grouping).
+(follow, newest first, columns) in `table_prefs.TablePrefs`; the view (filter, sort, grouping)
+is set here.
 """
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -18,9 +19,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import Footer, Input, Static
 
-from krea_tui.core.endings import batch_finished, job_ended
 from krea_tui.core.events import (
     ConnectionEvent,
     DownloadEvent,
@@ -29,10 +29,11 @@ from krea_tui.core.events import (
     NoticeEvent,
     PreviewEvent,
     QueueEvent,
-    RemovedEvent,
 )
 from krea_tui.core.job_order import SORT_KEYS, next_sort
-from krea_tui.core.query import QUICK_STATUS, with_status
+from krea_tui.core.query import QUICK_STATUS, parse, with_status
+from krea_tui.core.queue_model import QueueModel
+from krea_tui.core.queue_view import QueueView
 from krea_tui.core.store import StoredJob
 from krea_tui.tui.notify import Channels, Notifier
 from krea_tui.tui.screens.job_actions import JobActions
@@ -40,8 +41,8 @@ from krea_tui.tui.screens.krea_access import KreaAccess
 from krea_tui.tui.screens.table_prefs import TablePrefs
 from krea_tui.tui.widgets.filter_bar import FilterBar, FilterInput
 from krea_tui.tui.widgets.job_detail import JobDetail
-from krea_tui.tui.widgets.job_table import JobTable
-from krea_tui.tui.widgets.status_bar import StatusBar, Summary, summarize_jobs
+from krea_tui.tui.widgets.queue_table import QueueTable
+from krea_tui.tui.widgets.status_bar import StatusBar, Summary
 
 TIME_REFRESH_SECONDS = 2.0
 SORT_WORDS = {"created": "queue order", "time": "run time"}
@@ -49,17 +50,22 @@ SORT_WORDS = {"created": "queue order", "time": "run time"}
 # first key or after a while (the status bar's DEMO stays).
 DEMO_NOTE = "Demo: simulated pictures, nothing billed, a history of its own · n new job"
 DEMO_NOTE_SECONDS = 20.0
+OPENING = "Opening the history…"
+# What works before the history is open (see MainScreen.check_action).
+WITHOUT_HISTORY = frozenset({"new_job", "filter"})
 
 
 class MainScreen(KreaAccess, JobActions, TablePrefs, Screen[None]):
     BINDING_GROUP_TITLE = "Jobs"
     # Keys typed before the first frame (a fast typist, a paste) go to the table: the hidden
-    # filter input comes first in the DOM and would otherwise take them.
+    # filter input comes first in the DOM and would otherwise take them. Until the history is
+    # open there is no table, and nothing has focus: the screen's keys still work.
     AUTO_FOCUS = "#jobs"
     DEFAULT_CSS = """
     MainScreen #panes { height: 1fr; }
     MainScreen #left { width: 3fr; min-width: 40; height: 1fr; }
-    MainScreen JobTable { height: 1fr; }
+    MainScreen QueueTable { height: 1fr; }
+    MainScreen #opening { height: 1fr; padding: 1 2; color: $text-muted; }
     MainScreen JobDetail { width: 2fr; min-width: 30; border-left: solid $panel-lighten-2; }
     MainScreen.-narrow JobDetail { display: none; }
     MainScreen #demo-note {
@@ -114,29 +120,26 @@ class MainScreen(KreaAccess, JobActions, TablePrefs, Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self._summary = Summary()
-        # Counts and spend as events move them; put into the status bar once per burst.
-        self._counts: dict[str, int] = {}
-        self._spend: dict[str, float] = {}
         self._narrow = False
         self._mounted = False
         self.loaded = False
-        self._table: JobTable | None = None
-        # While a burst of events is applied (`handle_batch`), the status bar, the detail pane
-        # and batch endings wait for its end: once per burst instead of once per event.
-        self._in_burst = False
-        self._summary_stale = False
-        self._current_stale = False
-        self._ended_batches: set[str] = set()
-        self._froze = False  # whether `load` froze the objects alive then (see there)
-        self._detail_soon = False  # the detail pane is to follow the cursor after a frame
+        # The queue as the table shows it: made once the history is open (`load`).
+        self._model: QueueModel | None = None
+        self._table: QueueTable | None = None
         self.notifier: Notifier | None = None
         self._anchor: str | None = None  # where `v` started a range
+        self._detail_soon = False  # the detail pane is to follow the cursor after a frame
 
     @property
-    def table(self) -> JobTable:
-        # Kept once found: a DOM query per engine event was most of handling one.
+    def model(self) -> QueueModel:
+        if self._model is None:
+            raise RuntimeError("the history is not open yet")
+        return self._model
+
+    @property
+    def table(self) -> QueueTable:
         if self._table is None:
-            self._table = self.query_one(JobTable)
+            raise RuntimeError("the history is not open yet")
         return self._table
 
     def compose(self) -> ComposeResult:
@@ -144,7 +147,7 @@ class MainScreen(KreaAccess, JobActions, TablePrefs, Screen[None]):
         with Horizontal(id="panes"):
             with Vertical(id="left"):
                 yield FilterBar(id="filter-bar")
-                yield JobTable(id="jobs")
+                yield Static(OPENING, id="opening")
             yield JobDetail(id="detail")
         yield StatusBar(id="status")
         yield Footer()
@@ -159,14 +162,15 @@ class MainScreen(KreaAccess, JobActions, TablePrefs, Screen[None]):
             self.set_timer(DEMO_NOTE_SECONDS, self._end_demo_note)
         self._apply_width(self.size.width)
         self._mounted = True
-        self.table.focus()
         if self.krea.ready:
             self.load()
 
-    def on_unmount(self) -> None:
-        if self._froze:
-            self._froze = False
-            gc.unfreeze()
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Until the history is open there is no table: the keys about jobs do nothing (the
+        # footer shows them dimmed); a new job can be written meanwhile.
+        if not self.loaded and action not in WITHOUT_HISTORY:
+            return None
+        return True
 
     def on_resize(self) -> None:
         self._apply_width(self.size.width)
@@ -190,51 +194,38 @@ class MainScreen(KreaAccess, JobActions, TablePrefs, Screen[None]):
     # -- engine → widgets ----------------------------------------------------------------------
 
     def load(self) -> None:
-        """Fill from the history once both the widgets and the engine exist; events that
-        arrived before are already in the store."""
+        """Open the queue once both the widgets and the engine exist. The model reads what the
+        view shows a window at a time, so this costs the same for any length of history;
+        events that arrived before are already in the store."""
         if self.loaded or not self._mounted or not self.krea.ready:
             return
         self.loaded = True
-        # Reading and laying out the history allocates ~200,000 objects and frees almost
-        # none: the cyclic collector ran full passes over them meanwhile (~0.1 s of a 10,000
-        # job start) for nothing. It runs again right after.
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            jobs = self.krea.store.jobs()
-            self.table.load(jobs)
-        finally:
-            if collecting:
-                gc.enable()
-        # The history just loaded (and the app around it) lives as long as this screen: keep
-        # it out of the cyclic collector's full passes, which walked all of it every few
-        # seconds while polls came in (~60 ms each with 10,000 jobs, keys waiting). Objects
-        # without cycles are still freed as usual; `on_unmount` thaws them again.
-        gc.freeze()
-        self._froze = True
-        self._counts, self._spend = summarize_jobs(jobs)
+        bar = self.query_one(FilterBar)
+        view = QueueView(query=parse(bar.input.value), reverse=self.newest_first)
+        self._model = QueueModel(self.krea.store, now=self.krea.now, view=view)
+        self._table = QueueTable(self._model, hidden=self.hidden_columns, id="jobs")
+        opening = self.query_one("#opening")
+        self.query_one("#left").mount(self._table, after=opening)
+        opening.remove()
+        if self.focused is None:
+            self.set_focus(self._table)
+        self.refresh_bindings()
         engine = self.krea.engine
+        summary = self._model.summary
         self._set_summary(
-            counts=dict(self._counts),
-            spend=dict(self._spend),
-            following=self.table.following,
+            counts=dict(summary.counts),
+            spend=dict(summary.spend),
+            following=self._table.following,
             connection=engine.connection,
             paused=engine.paused,
             pause_reason=engine.pause_reason,
         )
+        self._describe_view()
         self._show_current()
 
     def _set_summary(self, **changes: Any) -> None:
         self._summary = replace(self._summary, demo=self.krea.settings.demo, **changes)
-        if self._in_burst:
-            self._summary_stale = True
-        else:
-            self.query_one(StatusBar).summary = self._summary
-
-    def recount(self) -> None:
-        """Counts and spend again from every job (after jobs left the history)."""
-        self._counts, self._spend = summarize_jobs(self.table.jobs.values())
-        self._set_summary(counts=dict(self._counts), spend=dict(self._spend))
+        self.query_one(StatusBar).summary = self._summary
 
     @property
     def live(self) -> bool:
@@ -243,69 +234,49 @@ class MainScreen(KreaAccess, JobActions, TablePrefs, Screen[None]):
         return self.loaded and self.is_attached and table is not None and table.is_attached
 
     def handle_batch(self, events: Sequence[EngineEvent]) -> None:
-        """Events the engine published together (a poll's changes), in order. Each goes
-        through `handle`; what describes all of them (the status bar's counts, the detail
-        pane, batch endings) is worked out once, at the end."""
+        """Events the engine published together (a poll's changes), in order: the model takes
+        them all, then the table, the status bar, the detail pane and the notifications
+        follow once for the whole burst."""
         if not self.live:
             return
-        self._in_burst = True
-        try:
-            with self.table.many_changes():
-                for event in events:
-                    self.handle(event)
-        finally:
-            self._in_burst = False
-            self._end_burst()
-
-    def _end_burst(self) -> None:
-        if not self.live:
-            return
-        if self._ended_batches:
-            batches, self._ended_batches = self._ended_batches, set()
-            for batch_id in sorted(batches):
-                self._batch_ended(batch_id)
-        if self._summary_stale:
-            self._summary_stale = False
-            counts, spend = dict(self._counts), dict(self._spend)
-            self._summary = replace(self._summary, counts=counts, spend=spend)
-            self.query_one(StatusBar).summary = self._summary
-        if self._current_stale:
-            self._current_stale = False
+        model, table = self.model, self.table
+        new_here = [e.job.local_id for e in events if isinstance(e, JobEvent) and self._new(e)]
+        changes = model.apply(events)
+        table.changed(changes)
+        if not table.following and any(i in changes.entered for i in new_here):
+            table.set_following(True)  # the user just sent it: show it, wherever it sorts
+        assert self.notifier is not None
+        for job in changes.ended:
+            self.notifier.job_ended(job)
+        for batch_id, outcome in changes.batches_ended.items():
+            self.notifier.batch_ended(batch_id, outcome)
+        if changes.summary:
+            summary = model.summary
+            self._set_summary(counts=dict(summary.counts), spend=dict(summary.spend))
+        current = table.current_id
+        for event in events:
+            self._say(event, current)
+        if current is not None and (
+            current in changes.cells or any(self._about(e, current) for e in events)
+        ):
             self._show_current()
 
-    def _current_changed(self) -> None:
-        if self._in_burst:
-            self._current_stale = True
-        else:
-            self._show_current()
+    def _new(self, event: JobEvent) -> bool:
+        """A job this process just asked for (compose, re-run), not a script's elsewhere."""
+        return event.old is None and event.new == "held" and self._sent_here(event.job)
 
-    def handle(self, event: EngineEvent) -> None:
-        if not self.live:
-            return
-        table = self.table
-        if isinstance(event, JobEvent):
-            # The table's own record says what the job was: a change another process made on
-            # the history arrives without it, and may fold several steps into one.
-            before = table.jobs.get(event.job.local_id)
-            if before is not None and event.old is None:
-                event = replace(event, old=before.status)
-            table.upsert(event.job)
-            if before is None and not table.following and self._sent_here(event.job):
-                table.set_following(True)  # the user just sent it: show it, wherever it sorts
-            self._count(before.status if before else None, event)
-            if job_ended(event):
-                self._ended(event.job)
-            if table.current_id == event.job.local_id:
-                self._current_changed()
-        elif isinstance(event, PreviewEvent):
-            if table.current_id == event.job.local_id:
-                self._current_changed()
-        elif isinstance(event, DownloadEvent):
-            table.upsert(event.job)  # its files changed: the view may filter on them later
-            if table.current_id == event.job.local_id:
-                self._current_changed()
-            if event.error:
-                self.notify(f"saving {event.job.short_id} failed: {event.error}", severity="error")
+    @staticmethod
+    def _about(event: EngineEvent, local_id: str) -> bool:
+        """Whether the detail pane of `local_id` shows what `event` changed (its preview,
+        its saved files) that the row's cells do not."""
+        if isinstance(event, (PreviewEvent, DownloadEvent)):
+            return event.job.local_id == local_id
+        return False
+
+    def _say(self, event: EngineEvent, current: str | None) -> None:
+        """What an event tells the user beyond the rows: the status bar, a toast."""
+        if isinstance(event, DownloadEvent) and event.error:
+            self.notify(f"saving {event.job.short_id} failed: {event.error}", severity="error")
         elif isinstance(event, QueueEvent):
             self._set_summary(paused=event.paused, pause_reason=event.reason)
             if event.paused and event.reason:
@@ -317,56 +288,21 @@ class MainScreen(KreaAccess, JobActions, TablePrefs, Screen[None]):
                 self.notify(f"{event.detail}{wait}", severity="warning", timeout=4)
         elif isinstance(event, NoticeEvent):
             self.notify(event.message, severity=event.severity)  # type: ignore[arg-type]
-        elif isinstance(event, RemovedEvent):
-            table.forget(event.local_ids)
-            self.recount()
+
+    def handle(self, event: EngineEvent) -> None:
+        self.handle_batch([event])
 
     def _sent_here(self, job: StoredJob) -> bool:
         """Whether this process asked for `job` (compose, re-run), not a script elsewhere."""
         store = self.krea.store
         return bool(store.owner_of(job.local_id) == store.me)
 
-    def _count(self, old: str | None, event: JobEvent) -> None:
-        if old == event.new:
-            return
-        counts = self._counts
-        if old is not None:
-            counts[old] = max(0, counts.get(old, 0) - 1)
-        counts[event.new] = counts.get(event.new, 0) + 1
-        job = event.job
-        if event.new == "completed" and job.cost_estimate is not None:
-            unit = job.cost_unit or "?"
-            self._spend[unit] = self._spend.get(unit, 0.0) + job.cost_estimate
-        if self._in_burst:
-            self._summary_stale = True  # the bar gets the counts once, at the end of the burst
-        else:
-            self._set_summary(counts=dict(self._counts), spend=dict(self._spend))
-
-    def _ended(self, job: StoredJob) -> None:
-        assert self.notifier is not None
-        self.notifier.job_ended(job)
-        if job.batch_id:
-            if self._in_burst:
-                self._ended_batches.add(job.batch_id)  # asked once, when the burst is in
-            else:
-                self._batch_ended(job.batch_id)
-
-    def _batch_ended(self, batch_id: str) -> None:
-        """Say so if every job of the batch has ended (a scan of every job: once per batch)."""
-        assert self.notifier is not None
-        batch = [j for j in self.table.jobs.values() if j.batch_id == batch_id]
-        outcome = batch_finished(batch)
-        if outcome is not None and outcome.total > 1:
-            self.notifier.batch_ended(batch_id, outcome)
-
     def _refresh_times(self) -> None:
         if not self.live:
             return
-        # The table's own record, kept by the events: reading the jobs in flight back from
-        # the store took ~15 ms at 1,000 of them, every tick, while keys waited.
-        self.table.refresh_times(self.table.active_jobs())
+        self.table.refresh_times()
 
-    @on(DataTable.RowHighlighted, "#jobs")
+    @on(QueueTable.RowHighlighted, "#jobs")
     def _on_highlight(self) -> None:
         # The detail pane follows once the moved cursor is on screen: filling it asks for a
         # new layout (~15 ms at 120x40), which made the cursor's own frame wait for it. Keys
@@ -380,7 +316,7 @@ class MainScreen(KreaAccess, JobActions, TablePrefs, Screen[None]):
         if self.is_attached:
             self._show_current()
 
-    @on(DataTable.RowSelected, "#jobs")
+    @on(QueueTable.RowSelected, "#jobs")
     def _on_select(self) -> None:
         self.action_open_result()
 
@@ -403,34 +339,33 @@ class MainScreen(KreaAccess, JobActions, TablePrefs, Screen[None]):
 
     # -- the view: filter, sort, grouping --------------------------------------------------------
 
-    @on(JobTable.FollowChanged)
-    def _on_follow_changed(self, message: JobTable.FollowChanged) -> None:
+    @on(QueueTable.FollowChanged)
+    def _on_follow_changed(self, message: QueueTable.FollowChanged) -> None:
         self._set_summary(following=message.following)
 
-    @on(DataTable.HeaderSelected, "#jobs")
-    def _on_header_clicked(self, event: DataTable.HeaderSelected) -> None:
+    @on(QueueTable.HeaderSelected, "#jobs")
+    def _on_header_clicked(self, event: QueueTable.HeaderSelected) -> None:
         """A click on a column's label sorts by it; a second click reverses."""
-        key = str(event.column_key.value)
+        key = event.column
         view = self.table.view
         if key not in SORT_KEYS:
             return
         reverse = not view.reverse if view.sort == key else False
         self.table.set_view(replace(view, sort=key, reverse=reverse))
 
-    @on(JobTable.ViewChanged)
+    @on(QueueTable.ViewChanged)
     def _on_view_changed(self) -> None:
-        if self.is_attached and self.query(FilterBar):
+        if self.live:
             self._describe_view()
 
     def _describe_view(self, typing: bool | None = None) -> None:
         """The bar shows while typing, and whenever the view is not "every job": a user must
         always see why rows are missing, in what order they are, and what is marked."""
-        table = self.table
-        view = table.view
+        model = self.model
+        view = model.view
         bar = self.query_one(FilterBar)
         info = Text()
-        shown = len(table.shown_ids())
-        info.append(f"{shown} of {len(table.jobs)}", style="bold")
+        info.append(f"{model.shown_count()} of {model.summary.total}", style="bold")
         if view.query.problems:
             info.append(f"  {view.query.problems[0]}", style="bold red")
         if view.sort == "created" and view.reverse:
@@ -440,25 +375,28 @@ class MainScreen(KreaAccess, JobActions, TablePrefs, Screen[None]):
             info.append(f"  sort {SORT_WORDS.get(view.sort, view.sort)} {arrow}")
         if view.group:
             info.append("  by batch")
-        if table.marks:
-            info.append(f"  {len(table.marks)} marked", style="bold yellow")
+        if model.marks:
+            info.append(f"  {len(model.marks)} marked", style="bold yellow")
         bar.describe(info)
         typing = bar.input.has_focus if typing is None else typing
-        bar.set_class(typing or not view.is_default or bool(table.marks), "-shown")
+        bar.set_class(typing or not view.is_default or bool(model.marks), "-shown")
 
     @on(Input.Changed, "#filter-input")
     def _on_filter_typed(self, event: Input.Changed) -> None:
-        self.table.set_filter(event.value)
-        self._describe_view(typing=True)
+        if self.live:  # else the history opens with what was typed (`load`)
+            self.table.set_filter(event.value)
+            self._describe_view(typing=True)
 
     @on(Input.Submitted, "#filter-input")
     def _on_filter_done(self) -> None:
-        self.set_focus(self.table)
-        self._describe_view(typing=False)
+        if self.live:
+            self.set_focus(self.table)
+            self._describe_view(typing=False)
 
     @on(FilterInput.Closed)
     def _on_filter_closed(self) -> None:
-        self.set_focus(self.table)
+        if self.live:
+            self.set_focus(self.table)
         self.set_filter("", typing=False)
 
     def set_filter(self, text: str, *, typing: bool | None = None) -> None:
@@ -466,8 +404,9 @@ class MainScreen(KreaAccess, JobActions, TablePrefs, Screen[None]):
         bar = self.query_one(FilterBar)
         with bar.input.prevent(Input.Changed):
             bar.input.value = text
-        self.table.set_filter(text)
-        self._describe_view(typing)
+        if self.live:
+            self.table.set_filter(text)
+            self._describe_view(typing)
 
     def action_filter(self) -> None:
         bar = self.query_one(FilterBar)
@@ -496,7 +435,7 @@ class MainScreen(KreaAccess, JobActions, TablePrefs, Screen[None]):
         self.table.set_view(replace(view, group=not view.group))
 
     def action_clear_view(self) -> None:
-        if self.table.marks:
+        if self.model.marks:
             self.table.clear_marks()
         elif not self.table.view.query.is_empty:
             self.set_filter("", typing=False)

@@ -1,7 +1,8 @@
 """What the main screen's keys do to the table's own layout: follow new jobs (f), newest first
 (N), which columns (L). Newest first and the columns are kept in views.toml for the next start.
 
-A mixin of MainScreen, like `job_actions.JobActions`: it needs `krea` (the app) and `table`.
+A mixin of MainScreen, like `job_actions.JobActions`: it needs `krea` (the app) and `table`
+(once the history is open; the kept choices are read before, and the table is made with them).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from krea_tui.views import TableLayout, load_table_layout, save_table_layout, vi
 
 if TYPE_CHECKING:
     from krea_tui.tui.app import KreaApp
-    from krea_tui.tui.widgets.job_table import JobTable
+    from krea_tui.tui.widgets.queue_table import QueueTable
 
 
 class TablePrefs:
@@ -27,11 +28,12 @@ class TablePrefs:
         @property
         def krea(self) -> KreaApp: ...
         @property
-        def table(self) -> JobTable: ...
+        def table(self) -> QueueTable: ...
 
         def notify(self, message: str, **kwargs: Any) -> None: ...
 
     newest_first = False
+    hidden_columns: frozenset[str] = frozenset()
 
     def _layout_path(self) -> Path | None:
         # Settings made in code (tests, the screenshots) have no config file: nothing to read
@@ -40,7 +42,7 @@ class TablePrefs:
         return None if config is None else views_path(config)
 
     def load_table_prefs(self) -> None:
-        """The choices kept from last time, before the history is laid out."""
+        """The choices kept from last time, before the history is opened."""
         path = self._layout_path()
         if path is None:
             return
@@ -50,15 +52,14 @@ class TablePrefs:
             self.notify(str(exc), severity="error", timeout=8)
             return
         self.newest_first = layout.newest_first
-        self.table.hidden = layout.hidden
-        self.table.view = replace(self.table.view, reverse=layout.newest_first)
+        self.hidden_columns = layout.hidden
 
     def _keep(self) -> None:
         path = self._layout_path()
         if path is None:
             return
         try:
-            save_table_layout(path, TableLayout(self.table.hidden, self.newest_first))
+            save_table_layout(path, TableLayout(self.hidden_columns, self.newest_first))
         except (ConfigError, OSError) as exc:
             self.notify(f"Table layout not kept: {exc}", severity="error", timeout=8)
 
@@ -78,6 +79,7 @@ class TablePrefs:
 
         def chosen(hidden: frozenset[str] | None) -> None:
             if hidden is not None and hidden != table.hidden:
+                self.hidden_columns = hidden
                 table.set_hidden(hidden)
                 self._keep()
 

@@ -23,7 +23,7 @@ from krea_tui.core.triage import BatchTimes, FailureGroup, batch_times, failure_
 from krea_tui.tui.messages import EngineEvents
 from krea_tui.tui.screens.krea_access import KreaAccess
 from krea_tui.tui.screens.modals import ConfirmModal
-from krea_tui.tui.widgets.job_table import format_duration
+from krea_tui.tui.widgets.job_cells import format_duration
 
 STATES = ("held", "queued", "scheduled", "processing", "sampling")
 MAX_BATCHES = 30

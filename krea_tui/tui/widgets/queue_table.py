@@ -8,7 +8,7 @@ back re-renders nothing. The header is the first line, fixed while the rows scro
 
 No private member of Textual is used: only ScrollView, Strip, LRUCache, component classes,
 bindings and messages. Which columns show is `fit_columns`'s choice (job_columns.py), what
-their cells say is job_cells.py's, as in the DataTable-based JobTable it is to replace.
+their cells say is job_cells.py's.
 
 While `following`, the cursor stays on the newest job shown; the user moving it stops that.
 """
@@ -155,6 +155,7 @@ class QueueTable(ScrollView, can_focus=True):
         model: QueueModel,
         *,
         now: Callable[[], datetime] | None = None,
+        hidden: frozenset[str] = frozenset(),
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -162,7 +163,7 @@ class QueueTable(ScrollView, can_focus=True):
         super().__init__(name=name, id=id, classes=classes)
         self.model = model
         self._clock = now
-        self.hidden: frozenset[str] = frozenset()  # optional columns the user does not want
+        self.hidden = hidden  # optional columns the user does not want
         self.column_layout: Layout = self._fit(GUESSED_WIDTH)
         self.following = True
         self._placing = False  # the table moves the cursor itself: not the user
@@ -215,12 +216,26 @@ class QueueTable(ScrollView, can_focus=True):
         row = self.row_at(index)
         return None if row is None else row_key(row)
 
+    def cell_texts(self, key: str) -> dict[str, str] | None:
+        """What each cell of a row says, shown or not, as plain text (None: not in the view):
+        what a test or a screen reader asks of a row without reading lines."""
+        index = self.index_of_key(key)
+        row = None if index is None else self.row_at(index)
+        if row is None:
+            return None
+        if isinstance(row, GroupHeader):
+            cells = header_cells(row, tuple(CELLS), self._now())
+        else:
+            now, marks = self._now(), _Marked(self.model)
+            cells = [CELLS[name](row, now, marks) for name in CELLS]
+        return {name: str(cell) for name, cell in zip(CELLS, cells, strict=True)}
+
     def index_of_key(self, key: str) -> int | None:
         if key.startswith(HEADER):
             return self.model.index_of_batch(key[len(HEADER) :] or None)
         return self.model.index_of(key)
 
-    # -- the view (what JobTable offered MainScreen, over the model) ----------------------------
+    # -- the view -------------------------------------------------------------------------------
 
     @property
     def view(self) -> QueueView:
