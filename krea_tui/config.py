@@ -59,7 +59,14 @@ class Settings:
     min_interval: float = 2.0
     max_interval: float = 5.0
     request_budget: float = 10.0  # API requests per second at most, on average
+    # Hard spend limits in USD (the catalogue's prices), checked before each POST; None: none.
+    # The day is the local one (since local midnight); a batch is one batch id.
+    max_spend_per_day: float | None = None
+    max_spend_per_batch: float | None = None
     auto_download: bool = True
+    # Zero Data Retention (enterprise): every generation carries X-Api-Zero-Data-Retention, and
+    # local input files go inline as data: URIs instead of being uploaded as assets.
+    zero_data_retention: bool = False
     webhook_url: str | None = None
     # host:port the webhook receiver listens on; None with webhook_url set: DEFAULT_WEBHOOK_LISTEN
     webhook_listen: str | None = None
@@ -134,7 +141,10 @@ _FILE_KEYS = {
     "min_interval": float,
     "max_interval": float,
     "request_budget": float,
+    "max_spend_per_day": float,
+    "max_spend_per_batch": float,
     "auto_download": bool,
+    "zero_data_retention": bool,
     "webhook_url": str,
     "webhook_listen": str,
     "image_protocol": str,

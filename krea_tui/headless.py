@@ -38,7 +38,10 @@ EXIT_OK = 0
 EXIT_JOBS_FAILED = 1  # some job ended failed or cancelled
 EXIT_USAGE = 2  # bad arguments or an invalid request; nothing was sent
 EXIT_SETUP = 3  # no token, unreadable config or history
-EXIT_STOPPED = 4  # the queue stopped: token refused, balance exhausted, model retired
+# The queue stopped: token refused, balance exhausted, model retired, a spend limit reached
+# (max_spend_per_day / max_spend_per_batch), paused by the user. Jobs already sent are not
+# cancelled; with --wait they are waited for first.
+EXIT_STOPPED = 4
 # Every job completed on the server, but some result could not be saved here (output folder
 # unwritable or full, a download refused or given up on): one line per such job on stderr
 # names the file and the reason, which the history keeps too (`jobs`, the TUI's detail pane).
@@ -177,9 +180,9 @@ async def wait_for(runtime: Runtime, local_ids: Sequence[str], timeout: float | 
             engine.downloads.request(job.local_id)  # its owner has ended: save it here
         return False  # being saved here, or by the process that asked for it
 
-    def settled() -> bool:
+    def settled(ids: Sequence[str]) -> bool:
         now = utcnow()
-        for local_id in local_ids:
+        for local_id in ids:
             job = store.get(local_id)
             if given_up(job, now):
                 continue
@@ -188,15 +191,28 @@ async def wait_for(runtime: Runtime, local_ids: Sequence[str], timeout: float | 
         return True
 
     async def loop() -> bool:
-        while not settled():
+        waiting_said = False
+        while not settled(local_ids):
             held = [i for i in local_ids if store.get(i).status == LocalStatus.HELD]
             if engine.paused and held:
-                print(
-                    f"krea-tui: the queue is paused ({engine.pause_reason or 'by the user'}); "
-                    f"{len(held)} job(s) stay held and are sent once it is resumed",
-                    file=sys.stderr,
-                )
-                return False
+                # A pause (a spend limit reached, the balance exhausted, the user) stops what
+                # is held, never what was sent: those end and are saved before we give up.
+                sent = [i for i in local_ids if i not in held]
+                if settled(sent):
+                    print(
+                        f"krea-tui: the queue is paused ({engine.pause_reason or 'by the user'});"
+                        f" {len(held)} job(s) stay held and are sent once it is resumed",
+                        file=sys.stderr,
+                    )
+                    return False
+                if not waiting_said:
+                    waiting_said = True
+                    print(
+                        f"krea-tui: the queue is paused; waiting for the {len(sent)} job(s) "
+                        "already sent to end",
+                        file=sys.stderr,
+                        flush=True,
+                    )
             try:
                 event = await asyncio.wait_for(subscription.queue.get(), WAIT_RECHECK)
             except TimeoutError:

@@ -81,6 +81,8 @@ def engine_config(settings: Settings) -> EngineConfig:
         max_interval=settings.max_interval,
         auto_download=settings.auto_download,
         webhook_url=settings.webhook_url,
+        max_spend_per_day=settings.max_spend_per_day,
+        max_spend_per_batch=settings.max_spend_per_batch,
         preview_dir=settings.data_dir / ("demo-previews" if settings.demo else "previews"),
     )
 

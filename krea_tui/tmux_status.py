@@ -3,8 +3,12 @@
     set -g status-right '#(krea-tui status --tmux) %H:%M'
     set -g status-interval 5
 
+With `max_spend_per_day` set it ends with what the limit still allows today ("$0.420 left",
+red in tmux once nothing is).
+
 It runs every few seconds, so it stays small: no textual, no httpx, no engine; the history is
-opened read-only (a running krea-tui keeps writing to it undisturbed) and asked one GROUP BY.
+opened read-only (a running krea-tui keeps writing to it undisturbed) and asked one GROUP BY
+(and, with the day limit, one sum of today's spend).
 No history yet, or one that cannot be read, still prints a line and exits 0: a status bar
 has no place for a traceback.
 """
@@ -35,7 +39,35 @@ def read_counts(path: Path) -> dict[str, int] | None:
     return {str(status): int(count) for status, count in rows}
 
 
-def summary_line(counts: dict[str, int] | None, *, tmux: bool = False, demo: bool = False) -> str:
+def read_left_today(path: Path, per_day: float | None) -> float | None:
+    """What `max_spend_per_day` still allows today (USD), by the history; None without a
+    limit or a readable history. The same count the engine checks before each POST."""
+    if per_day is None or not path.exists():
+        return None
+    from krea_tui.core.clock import utcnow
+    from krea_tui.core.spend_limit import SpendLimits, left_today
+
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=1.0)
+        try:
+            return left_today(
+                lambda sql, args: db.execute(sql, args).fetchone(),
+                SpendLimits(per_day=per_day),
+                utcnow(),
+            )
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return None
+
+
+def summary_line(
+    counts: dict[str, int] | None,
+    *,
+    tmux: bool = False,
+    demo: bool = False,
+    left: float | None = None,
+) -> str:
     label = "krea demo" if demo else "krea"
     if counts is None:
         return f"{label} –"
@@ -56,6 +88,12 @@ def summary_line(counts: dict[str, int] | None, *, tmux: bool = False, demo: boo
         if tmux and number and symbol in ("✗", "?"):
             text = f"#[fg={colour}]{text}#[default]"
         words.append(text)
+    if left is not None:
+        # What max_spend_per_day still allows today; red once nothing is left.
+        from krea_tui.core.spend_limit import usd
+
+        text = f"{usd(left)} left"
+        words.append(f"#[fg=red]{text}#[default]" if tmux and left == 0 else text)
     return f"{label} " + " ".join(words)
 
 
@@ -72,5 +110,7 @@ def run_status(args: argparse.Namespace) -> int:
         print("krea ⚠ config")  # `krea-tui doctor` says what is wrong
         return 0
     counts = read_counts(settings.history_path)
-    print(summary_line(counts, tmux=bool(getattr(args, "tmux", False)), demo=settings.demo))
+    left = read_left_today(settings.history_path, settings.max_spend_per_day)
+    tmux = bool(getattr(args, "tmux", False))
+    print(summary_line(counts, tmux=tmux, demo=settings.demo, left=left))
     return 0

@@ -7,6 +7,8 @@ The rules that matter most:
 - A POST whose answer was lost is never sent again automatically: the job becomes `unknown`
   and is matched against `GET /jobs` later, so nobody pays twice by accident.
 - 429 keeps jobs in the local queue and waits; 401/402/410 pause the queue with the reason.
+- With `max_spend_per_day` / `max_spend_per_batch` set, a job that would go over is not sent:
+  it stays held and the queue pauses saying which limit and by how much (spend_limit.py).
 
 Sending lives in `submitter.py`, following and lost-POST matching in `watcher.py`.
 """
@@ -41,6 +43,7 @@ from krea_tui.core.files import DEFAULT_TEMPLATE, sweep_temp_files
 from krea_tui.core.models import Job, JobStatus
 from krea_tui.core.processes import process_alive
 from krea_tui.core.reconcile import TIME_GRAIN, ClockSkew
+from krea_tui.core.spend_limit import SpendLimits, day_limit_passed, is_limit_reason, left_today
 from krea_tui.core.status import LocalStatus, is_active_remote, is_final
 from krea_tui.core.store import JobStore, StoredJob, utcnow
 from krea_tui.core.submit import Order, Pricing, batch_for
@@ -76,6 +79,9 @@ class EngineConfig:
     preview_dir: Path | None = None  # where in-progress previews go; None: not fetched
     webhook_poll_interval: float = 30.0  # polling with webhooks on: only a safety net
     seed: int | None = None  # fixes the jitter RNG for tests and benchmarks
+    # Hard spend limits in USD, checked before each POST (spend_limit.py); None: no limit.
+    max_spend_per_day: float | None = None
+    max_spend_per_batch: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +150,11 @@ class JobEngine:
         self.release_orphans()
         state = self.store.queue_state()
         self.flags.paused, self.flags.reason = state.paused, state.reason
+        if state.paused and is_limit_reason(state.reason):
+            # A spend limit's pause is not kept from the last run but checked again before
+            # the next POST: the limits may have been raised, the day may have ended. Still
+            # over, the submitter pauses again at once, with today's figures.
+            self._lift_limit_pause("checking the spend limits again at start")
         if self.config.auto_download:
             # Counted in SQL: loading every completed job to compare two lengths cost ~0.2 s
             # of start-up on a 10,000-job history, before the first frame.
@@ -385,6 +396,21 @@ class JobEngine:
         self.publish(QueueEvent(False))
         self.submitter.wake.set()
 
+    def _lift_limit_pause(self, why: str) -> None:
+        """Lift a spend limit's pause (only if it is still the one in the history: another
+        process may have paused for another reason meanwhile); the check runs before the
+        next POST all the same."""
+        with self.store.transaction():
+            state = self.store.queue_state()
+            if not (state.paused and is_limit_reason(state.reason)):
+                return
+            self.store.set_paused(False)
+        self.flags.paused = False
+        self.flags.reason = None
+        log.info("queue resumed: %s", why)
+        self.publish(QueueEvent(False))
+        self.submitter.wake.set()
+
     def move_held(self, local_id: str, offset: int) -> bool:
         """Move a held job `offset` places up (negative) or down in the local queue."""
         held = self.store.jobs(statuses=[LocalStatus.HELD])
@@ -554,6 +580,8 @@ class JobEngine:
             if looks % ORPHAN_CHECK_EVERY == 0:
                 self.release_orphans()
                 self._adopt_unsaved()
+                if self.flags.paused and day_limit_passed(self.flags.reason, utcnow()):
+                    self._lift_limit_pause("a new day: checking max_spend_per_day again")
             now_version = store.data_version()
             if now_version == version:
                 continue
@@ -606,6 +634,13 @@ class JobEngine:
             self._confirming.discard(remote_id)
 
     # -- reporting -----------------------------------------------------------------------------
+
+    def spend_left_today(self) -> float | None:
+        """What `max_spend_per_day` still allows today, in USD, by the history (what every
+        process on it sent since local midnight); None without that limit. One scan of the
+        history: call it when jobs are sent, not on every frame."""
+        limits = SpendLimits(self.config.max_spend_per_day, self.config.max_spend_per_batch)
+        return left_today(self.store.first, limits, utcnow())
 
     def request_stats(self) -> dict[str, float]:
         jobs = max(1, len(self.store.remote_ids()))

@@ -25,6 +25,7 @@ from krea_tui.core.errors import (
 )
 from krea_tui.core.events import NoticeEvent
 from krea_tui.core.models import Job, JobStatus
+from krea_tui.core.spend_limit import Candidate, LimitReached, SpendLimits, check
 from krea_tui.core.status import LocalStatus
 from krea_tui.core.store import StoredJob, utcnow
 
@@ -59,9 +60,7 @@ class Submitter:
             delay = self._delay()
             job = None
             if delay == 0:
-                # The store decides, for every process on the history at once: the pause, the
-                # in-flight limit, and which process sends which job.
-                job = engine.store.claim_next_held(engine.config.max_in_flight, utcnow())
+                job = self._claim()
             if job is None:
                 self.wake.clear()
                 with contextlib.suppress(TimeoutError):
@@ -73,6 +72,35 @@ class Submitter:
             self.idle.clear()
             engine.announce(job, LocalStatus.HELD)
             engine.spawn(self._post(job), f"post {job.local_id[:8]}")
+
+    def _claim(self) -> StoredJob | None:
+        """The next held job, now `submitting` for this process; None if none may be sent.
+
+        The store decides, for every process on the history at once: the pause, the in-flight
+        limit, and which process sends which job. With a spend limit set, the limit is checked
+        in the same transaction, on the history as every process has written it: a job that
+        would go over is left held (the claim undone) and the queue pauses with the reason.
+        """
+        engine = self.engine
+        store = engine.store
+        limits = SpendLimits(engine.config.max_spend_per_day, engine.config.max_spend_per_batch)
+        now = utcnow()
+        if not limits.active:
+            return store.claim_next_held(engine.config.max_in_flight, now)
+        try:
+            with store.transaction():
+                job = store.claim_next_held(engine.config.max_in_flight, now)
+                if job is not None:
+                    candidate = Candidate(
+                        job.short_id, job.model, job.batch_id, job.cost_estimate, job.cost_unit
+                    )
+                    over = check(store.first, candidate, limits, now, counted=True)
+                    if over is not None:
+                        raise LimitReached(over)
+        except LimitReached as reached:
+            engine.pause(reached.over.message)
+            return None
+        return job
 
     async def _post(self, job: StoredJob) -> None:
         engine = self.engine
