@@ -105,6 +105,35 @@ def build_parser() -> argparse.ArgumentParser:
     add_request_arguments(batch)
     add_wait_arguments(batch)
 
+    enhance = command(
+        "enhance",
+        "upscale the pictures of finished jobs (or picture URLs), one enhance job each; says "
+        "the sizes and the price, and asks first",
+    )
+    enhance.add_argument(
+        "ids", nargs="+", metavar="ID", help="a finished job's id (or its first characters), or "
+        "a picture's URL; every picture of each job is enhanced"
+    )  # fmt: skip
+    enhance.add_argument(
+        "-m",
+        "--model",
+        help="the upscaler (default topaz/standard-enhance; also topaz/generative-enhance, "
+        "topaz/bloom-enhance)",
+    )
+    enhance.add_argument(
+        "--scale", type=float, default=2.0, help="times the source's size (default 2), within "
+        "the model's largest side"
+    )  # fmt: skip
+    enhance.add_argument(
+        "--param", action="append", default=[], metavar="KEY=VALUE",
+        help="another request field, e.g. output_format=png (repeatable)",
+    )  # fmt: skip
+    enhance.add_argument(
+        "-y", "--yes", action="store_true",
+        help="send without asking (needed when stdin is not a terminal, as in scripts)",
+    )  # fmt: skip
+    add_wait_arguments(enhance)
+
     jobs = command("jobs", "list the job history")
     jobs.add_argument(
         "--status",
@@ -128,6 +157,14 @@ def build_parser() -> argparse.ArgumentParser:
     imports = command("import", "bring jobs this token created elsewhere into the history")
     imports.add_argument("--limit", type=int, default=1000, help="newest N jobs (default 1000)")
     imports.add_argument("--json", action="store_true", help="one JSON record per job")
+
+    assets = command("assets", "list the files uploaded as inputs (assets), or delete them")
+    asset_actions = assets.add_subparsers(dest="assets_action", metavar="ACTION")
+    asset_list = asset_actions.add_parser("list", help="list uploads, newest first (the default)")
+    asset_list.add_argument("--limit", type=int, default=100, help="newest N (default 100)")
+    asset_list.add_argument("--json", action="store_true", help="one JSON record per asset")
+    asset_delete = asset_actions.add_parser("delete", help="delete uploads by id")
+    asset_delete.add_argument("ids", nargs="+", metavar="ID", help="asset id")
 
     status = command("status", "one line about the history (running, waiting, done, failed)")
     status.add_argument(

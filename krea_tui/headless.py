@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from krea_tui.config import ConfigError, Settings
+from krea_tui.core.assets import validation_body
 from krea_tui.core.batch import expand
 from krea_tui.core.catalog import Catalog, UnknownModelError, format_totals
 from krea_tui.core.downloads import NOT_SAVED, save_error
@@ -31,6 +32,7 @@ from krea_tui.core.status import LocalStatus, is_final
 from krea_tui.core.store import JobStore, StoredJob, StoreError, utcnow
 from krea_tui.core.submit import Order
 from krea_tui.core.watcher import AMBIGUOUS, GAVE_UP, UNKNOWN_GIVE_UP
+from krea_tui.headless_assets import cmd_assets, upload_inputs, with_local_inputs
 from krea_tui.presets import load_presets
 from krea_tui.runtime import Runtime, SetupError, open_runtime
 
@@ -307,9 +309,11 @@ def build_requests(runtime: Runtime, args: argparse.Namespace, prompt: str | Non
         raise UsageError(str(exc)) from None
     if args.count < 1:
         raise UsageError("--count must be at least 1")
+    # Local files in image fields: made absolute (a batch file's from its folder) and checked.
+    body = with_local_inputs(info, body, getattr(args, "inputs_dir", None))
     bodies = expand(body, args.count, takes_seed=info.field("seed") is not None)
     for candidate in bodies:
-        problems = runtime.catalog.validate(info.path, candidate)
+        problems = runtime.catalog.validate(info.path, validation_body(info, candidate))
         if problems:
             raise UsageError("invalid request:\n  " + "\n  ".join(p.message for p in problems))
     return Order(info.path, bodies, preset.name if preset else None)
@@ -364,7 +368,9 @@ async def _until_sent(runtime: Runtime, local_ids: Sequence[str], timeout: float
 async def cmd_submit(runtime: Runtime, args: argparse.Namespace) -> int:
     prompt = " ".join(args.prompt) if args.prompt else None
     # `--count 20` makes one batch, as N = 20 in the compose form does.
-    jobs = runtime.engine.submit(runtime.catalog, [build_requests(runtime, args, prompt)])
+    order = build_requests(runtime, args, prompt)
+    await upload_inputs(runtime, [order])  # local files first, with progress on stderr
+    jobs = runtime.engine.submit(runtime.catalog, [order])
     return await finish(runtime, jobs, args)
 
 
@@ -475,6 +481,7 @@ async def cmd_batch(runtime: Runtime, args: argparse.Namespace) -> int:
         entry_args.model = entry.pop("model", args.model)
         entry_args.preset = entry.pop("preset", args.preset)
         entry_args.count = int(entry.pop("count", args.count))
+        entry_args.inputs_dir = Path(args.file).resolve().parent
         prompt = entry.pop("prompt", None)
         entry_args.param = [*args.param, *(f"{k}={json.dumps(v)}" for k, v in entry.items())]
         entry_args.param += [f"{k}={json.dumps(v)}" for k, v in params.items()]
@@ -492,6 +499,7 @@ async def cmd_batch(runtime: Runtime, args: argparse.Namespace) -> int:
         if not await ask(f"{question} [y/N] "):
             print("krea-tui batch: nothing sent", file=sys.stderr)
             return EXIT_OK
+    await upload_inputs(runtime, planned)  # local files first, with progress on stderr
     jobs = runtime.engine.submit(runtime.catalog, planned)
     return await finish(runtime, jobs, args)
 
@@ -608,13 +616,21 @@ async def cmd_cancel(runtime: Runtime, args: argparse.Namespace) -> int:
     return code
 
 
+async def cmd_enhance(runtime: Runtime, args: argparse.Namespace) -> int:
+    from krea_tui.headless_enhance import cmd_enhance as enhance
+
+    return await enhance(runtime, args)
+
+
 COMMANDS = {
     "submit": cmd_submit,
+    "enhance": cmd_enhance,
     "batch": cmd_batch,
     "wait": cmd_wait,
     "download": cmd_download,
     "cancel": cmd_cancel,
     "import": cmd_import,
+    "assets": cmd_assets,
 }
 
 

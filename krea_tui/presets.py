@@ -294,7 +294,9 @@ def fit_to_model(preset: Preset, catalog: Catalog) -> Fitted:
             dropped[name] = f"{model.path} has no such field"
         else:
             params[name] = value
-    for problem in catalog.validate(model.path, params):
+    from krea_tui.core.assets import validation_body  # a local file stands for its upload
+
+    for problem in catalog.validate(model.path, validation_body(model, params)):
         root = problem.field.split(".", 1)[0]
         if root in params:
             dropped[root] = problem.message

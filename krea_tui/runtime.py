@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from krea_tui.config import DEFAULT_WEBHOOK_LISTEN, Settings
 from krea_tui.core.api import KreaClient, RequestBudget
+from krea_tui.core.assets import Uploader, notices
 from krea_tui.core.catalog import Catalog, load_catalog, refresh_catalog
 from krea_tui.core.engine import EngineConfig, JobEngine
 from krea_tui.core.store import JobStore, StoreError
@@ -148,7 +149,15 @@ async def open_runtime(settings: Settings, *, start_engine: bool = True) -> Asyn
             settings.request_budget, burst=max(1, int(settings.request_budget * 2))
         )
         client = KreaClient(token, base_url=settings.base_url, budget=budget)
+        client.zero_data_retention = settings.zero_data_retention
         engine = JobEngine(client, store, engine_config(settings))
+        engine.submitter.inputs = Uploader(
+            client,
+            store,
+            catalog=catalog,
+            zero_data_retention=settings.zero_data_retention,
+            on_progress=notices(engine.publish),
+        )
         runtime = Runtime(settings, client, store, engine, catalog, sim)
         refresh = asyncio.create_task(refresh_catalog(client.get_openapi, cache_dir))
         try:

@@ -33,6 +33,7 @@ from urllib.parse import quote
 import httpx
 
 from krea_tui import __version__
+from krea_tui.core.asset_types import Asset
 from krea_tui.core.awake import awake_for
 from krea_tui.core.clock import utcnow
 from krea_tui.core.errors import (
@@ -78,6 +79,9 @@ MAX_ANSWER_BYTES = 32 * 1024 * 1024
 # A whole API call, answer body included: httpx's read timeout is per chunk, so a body dripped
 # a byte at a time would otherwise hold the watcher (or a POST) for hours.
 DEFAULT_DEADLINE = 60.0
+# An upload's whole call may take longer than DEFAULT_DEADLINE: at least this many bytes a
+# second are expected of the link (75 MB in 25 minutes).
+UPLOAD_MIN_RATE = 50_000
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 log = logging.getLogger(__name__)
@@ -188,6 +192,9 @@ class KreaClient:
         self.request_counts: Counter[str] = Counter()
         self.budget = budget
         self.deadline = deadline
+        # Zero Data Retention (reference §1): every generation carries the header. Inputs must
+        # then be data: URIs, which core/assets.py makes of local files.
+        self.zero_data_retention = False
 
     def __repr__(self) -> str:
         return f"KreaClient(base_url={self.base_url!r})"
@@ -217,7 +224,9 @@ class KreaClient:
     ) -> Job:
         """Submit one generation; returns the job in its first (pending) state."""
         endpoint = model_endpoint(model_path)
-        headers = {"X-Webhook-URL": webhook_url} if webhook_url else None
+        headers = {"X-Webhook-URL": webhook_url} if webhook_url else {}
+        if self.zero_data_retention:
+            headers["X-Api-Zero-Data-Retention"] = "1"
         data = await self._json(
             "POST", endpoint, route="POST /generate", json=dict(params), headers=headers
         )
@@ -265,6 +274,54 @@ class KreaClient:
         if not isinstance(data, dict):
             raise UnexpectedResponseError("openapi.json is not a JSON object", status=200)
         return data
+
+    # -- assets (reference §3.5) ---------------------------------------------------------------
+
+    async def upload_asset(
+        self,
+        data: bytes,
+        filename: str,
+        *,
+        mime_type: str,
+        description: str | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> Asset:
+        """`POST /assets` (multipart); `progress(sent, total)` as the file's bytes go out."""
+        files = {"file": (filename, _ProgressReader(data, progress), mime_type)}
+        form = {"description": description} if description else None
+        deadline = max(self.deadline, len(data) / UPLOAD_MIN_RATE)
+        answer = await self._json(
+            "POST", "/assets", route="POST /assets", files=files, data=form, deadline=deadline
+        )
+        return _asset(answer)
+
+    async def list_assets(
+        self, *, limit: int = 100, cursor: str | None = None
+    ) -> tuple[list[Asset], str | None]:
+        """One page of the uploads, newest first, and the next page's cursor (or None)."""
+        params: dict[str, Any] = {"limit": max(1, min(1000, int(limit)))}
+        if cursor:
+            params["cursor"] = cursor
+        data = await self._json("GET", "/assets", route="GET /assets", params=params)
+        if not isinstance(data, Mapping) or not isinstance(data.get("items", []), list):
+            raise UnexpectedResponseError("the asset list answer has no 'items' list", status=200)
+        assets = []
+        for item in data.get("items", []):
+            try:
+                assets.append(Asset.from_api(item))
+            except ValueError:
+                log.warning("skipping an asset list item without an id or URL")
+        next_cursor = data.get("next_cursor", data.get("nextCursor"))
+        return assets, str(next_cursor) if next_cursor else None
+
+    async def get_asset(self, asset_id: str) -> Asset:
+        """NotFoundError when the asset was deleted (or is not this token's)."""
+        path = f"/assets/{quote(asset_id, safe='')}"
+        return _asset(await self._json("GET", path, route="GET /assets/{id}"))
+
+    async def delete_asset(self, asset_id: str) -> None:
+        path = f"/assets/{quote(asset_id, safe='')}"
+        await self._json("DELETE", path, route="DELETE /assets/{id}")
 
     async def download(
         self, url: str, dest: Path | str, *, max_bytes: int = MAX_DOWNLOAD_BYTES
@@ -364,17 +421,20 @@ class KreaClient:
             return RequestTimeout(message, request_sent=sent)
         return TransportError(message, request_sent=sent)
 
-    async def _json(self, method: str, url: str, *, route: str, **kwargs: Any) -> Any:
+    async def _json(
+        self, method: str, url: str, *, route: str, deadline: float | None = None, **kwargs: Any
+    ) -> Any:
         if self.budget is not None:
             await self.budget.take()
         self.request_counts[route] += 1
         sent = utcnow()
+        deadline = deadline or self.deadline
         try:
-            response, body = await awake_for(self._exchange(method, url, **kwargs), self.deadline)
+            response, body = await awake_for(self._exchange(method, url, **kwargs), deadline)
         except TimeoutError:
             # The request may have arrived (a POST may have created a job): say so.
             raise RequestTimeout(
-                f"{method} {url}: no complete answer within {self.deadline:g} s",
+                f"{method} {url}: no complete answer within {deadline:g} s",
                 request_sent=True,
             ) from None
         self._saw_server_time(sent, response.headers.get("date"))
@@ -455,6 +515,28 @@ class KreaClient:
     def _stream(self, method: str, url: str, *, route: str) -> _StreamContext:
         self.request_counts[route] += 1
         return _StreamContext(self, method, url)
+
+
+def _asset(data: Any) -> Asset:
+    try:
+        return Asset.from_api(data)
+    except ValueError as exc:
+        raise UnexpectedResponseError(f"not an asset: {exc}", status=200) from None
+
+
+class _ProgressReader(io.BytesIO):
+    """An upload's bytes, read by httpx a chunk at a time; each read reports how far it got."""
+
+    def __init__(self, data: bytes, report: Callable[[int, int], None] | None) -> None:
+        super().__init__(data)
+        self._report = report
+        self._total = len(data)
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        chunk = super().read(size)
+        if chunk and self._report is not None:
+            self._report(self.tell(), self._total)
+        return chunk
 
 
 def _decode(body: bytes, encoding: str | None) -> str:

@@ -93,6 +93,8 @@ class ModelInfo:
     price_usd_when: Mapping[str, float]  # field -> USD when that field is non-empty
     example: Mapping[str, Any]  # the spec's example body
     sources: Mapping[str, str]  # overlaid fact -> where it comes from
+    kind: str = "image"  # "image" | "enhance" (an upscaler; see Catalog.enhancers)
+    max_side: int | None = None  # an upscaler's longest output side in pixels
 
     def field(self, name: str) -> Field | None:
         return next((f for f in self.fields if f.name == name), None)
@@ -149,13 +151,20 @@ class Catalog:
         try:
             raw = data["models"]
             models = {path: _model_info(path, entry) for path, entry in raw.items()}
+            raw_enhancers = data.get("enhancers") or {}
+            enhancers = {
+                path: _model_info(path, entry, kind="enhance")
+                for path, entry in raw_enhancers.items()
+            }
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"malformed catalogue: {exc!r}") from exc
         if not models:
             raise ValueError("malformed catalogue: no models")
         source = data.get("source")
         self.source: Mapping[str, Any] = source if isinstance(source, Mapping) else {}
-        self._models = models
+        self._models = models  # image models: what a form or `models()` offers
+        self._enhancers = enhancers
+        self._all = {**enhancers, **models}
         self._validators: dict[str, Draft202012Validator] = {}  # built on first use
 
     def __contains__(self, path: object) -> bool:
@@ -177,21 +186,29 @@ class Catalog:
         default = self._models.get(DEFAULT_MODEL)
         return [default, *rest] if default else rest
 
+    def enhancers(self) -> list[ModelInfo]:
+        """The upscalers ("enhance/topaz/..."), cheapest first; never among `models()`."""
+        return sorted(
+            self._enhancers.values(),
+            key=lambda m: (m.price_usd if m.price_usd is not None else float("inf"), m.name),
+        )
+
     def get(self, path: str) -> ModelInfo:
         """Accepts "bfl/flux-1-dev", "image/bfl/flux-1-dev", "/generate/image/bfl/flux-1-dev",
-        and a unique tail such as "flux-1-dev"."""
+        and a unique tail such as "flux-1-dev"; likewise "enhance/topaz/standard-enhance",
+        "/generate/enhance/topaz/standard-enhance" and "topaz/standard-enhance"."""
         key = path.strip().strip("/")
-        for prefix in ("generate/image/", "image/"):
+        for prefix in ("generate/image/", "generate/", "image/"):
             key = key.removeprefix(prefix)
-        if key in self._models:
-            return self._models[key]
-        tails = [p for p in self._models if key and p.endswith("/" + key)]
+        if key in self._all:
+            return self._all[key]
+        tails = [p for p in self._all if key and p.endswith("/" + key)]
         if len(tails) == 1:
-            return self._models[tails[0]]
+            return self._all[tails[0]]
         raise UnknownModelError(path, tails or self._near(key))
 
     def _near(self, key: str) -> list[str]:
-        by_name = {p: p for p in self._models} | {p.rsplit("/", 1)[-1]: p for p in self._models}
+        by_name = {p: p for p in self._all} | {p.rsplit("/", 1)[-1]: p for p in self._all}
         close = difflib.get_close_matches(key, list(by_name), n=3, cutoff=0.5)
         return list(dict.fromkeys(by_name[c] for c in close))
 
@@ -371,7 +388,7 @@ def _summary(name: str, schema: Mapping[str, Any], required: bool) -> Field:
     )
 
 
-def _model_info(path: str, entry: Mapping[str, Any]) -> ModelInfo:
+def _model_info(path: str, entry: Mapping[str, Any], kind: str = "image") -> ModelInfo:
     schema = entry["schema"]
     properties: Mapping[str, Any] = schema.get("properties", {})
     required = set(schema.get("required", []))
@@ -393,6 +410,8 @@ def _model_info(path: str, entry: Mapping[str, Any]) -> ModelInfo:
         price_usd_when=dict(entry.get("price_usd_when") or {}),
         example=dict(entry.get("example") or {}),
         sources=dict(entry.get("sources") or {}),
+        kind=kind,
+        max_side=entry.get("max_side"),
     )
 
 
@@ -412,7 +431,7 @@ def _checked(data: Any) -> Catalog:
     if data.get(CHECKED_KEY) != _models_digest(data):
         from jsonschema import Draft202012Validator
 
-        for model in catalog.models():
+        for model in [*catalog.models(), *catalog.enhancers()]:
             Draft202012Validator.check_schema(model.schema)
     return catalog
 
@@ -421,7 +440,8 @@ CHECKED_KEY = "checked_sha256"
 
 
 def _models_digest(data: Mapping[str, Any]) -> str:
-    canonical = json.dumps(data.get("models"), sort_keys=True, separators=(",", ":"))
+    sections = [data.get("models"), data.get("enhancers")]
+    canonical = json.dumps(sections, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 

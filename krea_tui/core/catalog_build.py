@@ -15,9 +15,12 @@ from collections.abc import Mapping
 from typing import Any
 
 # Bump when the catalogue's shape changes, so a cache written by an older version is ignored.
-CATALOG_FORMAT = 1
+CATALOG_FORMAT = 2  # 2: the "enhancers" section
 
 IMAGE_PREFIX = "/generate/image/"
+# Upscalers are kept apart from the image models ("enhancers", keyed "enhance/<provider>/<model>",
+# the path the API takes after /generate/), so every list of image models stays one.
+ENHANCE_PREFIX = "/generate/enhance/"
 
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 _SEPARATOR_CELL = re.compile(r"^:?-{2,}:?$")
@@ -33,15 +36,22 @@ def build_catalog(spec: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(paths, Mapping):
         raise ValueError("not an OpenAPI document: no 'paths' object")
     models: dict[str, dict[str, Any]] = {}
+    enhancers: dict[str, dict[str, Any]] = {}
     for endpoint, operations in paths.items():
-        if not isinstance(endpoint, str) or not endpoint.startswith(IMAGE_PREFIX):
+        if not isinstance(endpoint, str) or not endpoint.startswith((IMAGE_PREFIX, ENHANCE_PREFIX)):
             continue
         operation = operations.get("post") if isinstance(operations, Mapping) else None
         if not isinstance(operation, Mapping):
             continue
-        entry = _model_entry(spec, endpoint, operation)
+        if endpoint.startswith(IMAGE_PREFIX):
+            entry = _model_entry(spec, endpoint, operation, endpoint[len(IMAGE_PREFIX) :])
+            if entry is not None:
+                models[entry["path"]] = entry
+            continue
+        name = endpoint[len(ENHANCE_PREFIX) :].strip("/")
+        entry = _model_entry(spec, endpoint, operation, f"enhance/{name}" if name else "")
         if entry is not None:
-            models[entry["path"]] = entry
+            enhancers[entry["path"]] = _with_max_side(entry)
     if not models:
         raise ValueError("the OpenAPI document lists no /generate/image/ operations")
     info: Mapping[str, Any] = spec["info"] if isinstance(spec.get("info"), Mapping) else {}
@@ -49,13 +59,39 @@ def build_catalog(spec: Mapping[str, Any]) -> dict[str, Any]:
         "format": CATALOG_FORMAT,
         "source": {"title": info.get("title"), "version": info.get("version")},
         "models": models,
+        "enhancers": enhancers,
     }
 
 
+_MAX_SIDE = re.compile(r"\b(?:max|up to)\s+(\d+(?:\.\d+)?)\s*k\b", re.IGNORECASE)
+
+
+def parse_max_side(description: str, schema_maximum: float | None) -> int | None:
+    """The longest side an upscaler makes: "Max 16K" / "Up to 22K" in its description (read as
+    thousands of pixels, the cautious reading), never above the schema's own maximum."""
+    limits = [float(m.group(1)) * 1000 for m in _MAX_SIDE.finditer(description)]
+    if schema_maximum is not None:
+        limits.append(float(schema_maximum))
+    return int(min(limits)) if limits else None
+
+
+def _with_max_side(entry: dict[str, Any]) -> dict[str, Any]:
+    properties = entry["schema"].get("properties")
+    maxima = [
+        properties[side]["maximum"]
+        for side in ("width", "height")
+        if isinstance(properties, Mapping)
+        and isinstance(properties.get(side), Mapping)
+        and isinstance(properties[side].get("maximum"), int | float)
+    ]
+    entry["max_side"] = parse_max_side(entry["description"], min(maxima) if maxima else None)
+    return entry
+
+
 def _model_entry(
-    spec: Mapping[str, Any], endpoint: str, operation: Mapping[str, Any]
+    spec: Mapping[str, Any], endpoint: str, operation: Mapping[str, Any], path: str
 ) -> dict[str, Any] | None:
-    path = endpoint[len(IMAGE_PREFIX) :].strip("/")
+    path = path.strip("/")
     body = _json_body(operation)
     if not path or body is None:
         return None
@@ -325,6 +361,9 @@ PRICES_USD: dict[str, tuple[float, dict[str, float], str]] = {
     "ideogram/ideogram-3": (0.063, {"character_reference_images": 0.1575}, _PRICE_3P),
     "bfl/flux-1.1-pro": (0.06, {}, _PRICE_3P),
     "z-image/z-image": (0.003, {}, _PRICE_3P),
+    "enhance/topaz/standard-enhance": (0.10, {}, "reference Appendix B [3P] 3P-notes"),
+    "enhance/topaz/generative-enhance": (0.27, {}, "reference Appendix B [3P] 3P-notes"),
+    "enhance/topaz/bloom-enhance": (0.51, {}, "reference Appendix B [3P] 3P-notes"),
 }
 
 # USD-era renames: (path, one name, the other name). Whichever the schema has is canonical.
@@ -344,8 +383,9 @@ def apply_overlays(catalog: Mapping[str, Any]) -> dict[str, Any]:
     models: dict[str, dict[str, Any]] = result.setdefault("models", {})
     for path, known in KREA2_MODELS.items():
         models.setdefault(path, copy.deepcopy(known))
+    enhancers: dict[str, dict[str, Any]] = result.setdefault("enhancers", {})
     for path, (usd, tiers, source) in PRICES_USD.items():
-        model = models.get(path)
+        model = models.get(path) or enhancers.get(path)
         if model is not None and model.get("price_usd") is None:
             model["price_usd"] = usd
             if tiers:

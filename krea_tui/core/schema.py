@@ -92,4 +92,20 @@ MIGRATIONS: tuple[tuple[Step, ...], ...] = (
     # 4: the newest job a view shows (where a following cursor sits: QueueModel.newest_id),
     # found by walking this index back from its end instead of sorting the whole history.
     ("CREATE INDEX jobs_created ON jobs(created_at, position)",),
+    # 5: local files sent as inputs: each file's content hash and the asset it was uploaded
+    # as, per API origin (the demo service's uploads are not the real API's), so a file is
+    # uploaded once however many jobs use it (see core/assets.py and store_uploads.py).
+    (
+        """CREATE TABLE uploads (
+            sha256      TEXT NOT NULL,
+            origin      TEXT NOT NULL,        -- the API's base URL
+            asset_id    TEXT NOT NULL,
+            url         TEXT NOT NULL,
+            name        TEXT NOT NULL,        -- the file's name when it was uploaded
+            size        INTEGER NOT NULL,
+            uploaded_at TEXT NOT NULL,
+            PRIMARY KEY (sha256, origin)
+        )""",
+        "CREATE INDEX uploads_asset ON uploads(asset_id)",
+    ),
 )

@@ -27,6 +27,7 @@ from krea_tui.core.schema import MIGRATIONS
 from krea_tui.core.status import LocalStatus, is_active_remote, is_final
 from krea_tui.core.store_reads import QueueReads
 from krea_tui.core.store_shared import SharedQueue
+from krea_tui.core.store_uploads import UploadMemory
 
 # What a StoredJob is built from, in `_row_to_job`'s order (the raw answer is left out).
 _JOB_COLUMNS = (
@@ -143,7 +144,7 @@ def _open_readonly(path: Path) -> sqlite3.Connection:
     raise StoreError(f"cannot read the history at {path}: {error}")
 
 
-class JobStore(QueueReads, SharedQueue):
+class JobStore(QueueReads, SharedQueue, UploadMemory):
     """SQLite-backed job history, shared by every krea-tui process using the same file. Not
     thread-safe: use it from one event loop. Every write transaction is `BEGIN IMMEDIATE`: a
     deferred one that reads before it writes fails at once ("database is locked") when another

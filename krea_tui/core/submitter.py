@@ -30,6 +30,7 @@ from krea_tui.core.status import LocalStatus
 from krea_tui.core.store import StoredJob, utcnow
 
 if TYPE_CHECKING:
+    from krea_tui.core.assets import Uploader
     from krea_tui.core.engine import JobEngine
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,9 @@ class Submitter:
         self.posting: set[str] = set()  # local ids whose POST is under way
         self.idle = asyncio.Event()  # set while no POST is under way
         self.idle.set()
+        # Turns local files in a job's image fields into URLs just before its POST (front ends
+        # set it; core/assets.py). Held jobs keep the paths.
+        self.inputs: Uploader | None = None
 
     def _delay(self) -> float | None:
         """None: nothing to do until woken. 0: try to claim a job now. >0: wait that long."""
@@ -106,9 +110,15 @@ class Submitter:
         engine = self.engine
         loop = asyncio.get_running_loop()
         try:
+            request = job.request
+            if self.inputs is not None:
+                prepared = await self.inputs.for_job(engine, job)
+                if prepared is None:
+                    return  # moved back to held, or failed naming the file
+                request, job = prepared
             engine.store.count_request(job.local_id)
             remote = await engine.client.generate(
-                job.model, job.request, webhook_url=engine.config.webhook_url
+                job.model, request, webhook_url=engine.config.webhook_url
             )
         except RateLimitError as exc:
             wait = self.backoff.fail(loop.time(), exc.retry_after)

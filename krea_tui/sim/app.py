@@ -26,7 +26,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from krea_tui.core.catalog import Catalog, UnknownModelError, bundled_catalog
 from krea_tui.sim import admin, jobspec
+from krea_tui.sim.assets import AssetStore, check_inputs
+from krea_tui.sim.assets import routes as asset_routes
 from krea_tui.sim.config import SimConfig
+from krea_tui.sim.enhance import Enhancer, EnhanceRefused, is_enhance, media_type
 from krea_tui.sim.faults import CONCURRENCY_MESSAGE, FaultMiddleware, RequestStats
 from krea_tui.sim.images import ImageCache
 from krea_tui.sim.openapi import build_openapi
@@ -74,6 +77,8 @@ class Simulator:
         self.state = SimState(config, clock)
         self.stats = RequestStats()
         self.images = ImageCache()
+        self.enhancer = Enhancer(self._result_bytes)
+        self.assets = AssetStore(clock)
         self.webhooks = WebhookSender(
             duplicates=lambda: self.config.webhook_duplicates,
             retries=lambda: self.config.webhook_retries,
@@ -82,11 +87,13 @@ class Simulator:
         self._openapi: dict[str, Any] | None = None
         routes = [
             Route("/generate/image/{model:path}", self.generate, methods=["POST"]),
+            Route("/generate/enhance/{model:path}", self.generate, methods=["POST"]),
             Route("/jobs", self.list_jobs, methods=["GET"]),
             Route("/jobs/{job_id}", self.get_job, methods=["GET"]),
             Route("/jobs/{job_id}", self.cancel_job, methods=["DELETE"]),
             Route("/openapi.json", self.openapi, methods=["GET"]),
             Route("/results/{job_id}/{name}", self.result_file, methods=["GET"]),
+            *asset_routes(self),
         ]
         if config.admin_enabled:
             routes += admin.routes(self)
@@ -135,6 +142,7 @@ class Simulator:
     def reset(self) -> None:
         """Forget jobs, counts and deliveries; the config (faults included) stays."""
         self.state.reset()
+        self.assets.reset()
         self.stats.reset()
         self.webhooks.reset()
         self.asgi.reseed(self.config.seed)
@@ -172,15 +180,18 @@ class Simulator:
         if denied is not None or token is None:
             return denied or error(401, NOT_AUTHENTICATED)
         path = request.path_params["model"].strip("/")
+        if request.url.path.startswith("/generate/enhance/"):
+            path = f"enhance/{path}"  # the catalogue's key for an upscaler
         retired = self.config.retired.get(path)
         if retired is not None:
             return JSONResponse(retired.body(), status_code=410)
+        named = path if path.startswith("enhance/") else f"image/{path}"
         try:
             model = self.catalog.get(path)
         except UnknownModelError:
-            return error(404, f"Unknown model: image/{path}.")
+            return error(404, f"Unknown model: {named}.")
         if model.path != path:  # only exact endpoints exist on the real API
-            return error(404, f"Unknown model: image/{path}.")
+            return error(404, f"Unknown model: {named}.")
         self.stats.record_model(model.path)
 
         try:
@@ -199,13 +210,28 @@ class Simulator:
             message = "; ".join(_problem_text(p.field, p.message) for p in problems)
             return error(self.config.validation_status, message)
         normalized = self.catalog.normalize(model.path, body)
-        job = jobspec.job_request(
-            model,
-            normalized,
-            default_seconds=self.config.default_seconds,
-            webhook_url=webhook_url,
-            base_url=self._base_url(request),
-        )
+        refused = check_inputs(self.assets, model, normalized, request, self._base_url(request))
+        if refused is not None:
+            return refused
+        if model.kind == "enhance":
+            try:
+                job = await self.enhancer.job_request(
+                    model,
+                    normalized,
+                    default_seconds=self.config.default_seconds,
+                    webhook_url=webhook_url,
+                    base_url=self._base_url(request),
+                )
+            except EnhanceRefused as exc:
+                return error(400, str(exc))
+        else:
+            job = jobspec.job_request(
+                model,
+                normalized,
+                default_seconds=self.config.default_seconds,
+                webhook_url=webhook_url,
+                base_url=self._base_url(request),
+            )
         try:
             created = self.state.create(token, job)
         except PaymentRequired as exc:
@@ -289,14 +315,32 @@ class Simulator:
     async def result_file(self, request: Request) -> Response:
         """Result and preview PNGs. Public, like Krea's CDN links: no token needed."""
         job_id, name = request.path_params["job_id"], request.path_params["name"]
-        found = self.state.job_request(job_id)
-        if found is None or name not in ("0.png", "preview.png"):
+        try:
+            found = await self._result_bytes(job_id, name)
+        except EnhanceRefused as exc:  # an enhance job's source is gone since it was sent
+            return error(404, f"Not found: {exc}")
+        if found is None:
             return error(404, "Not found.")
+        data, media = found
+        return Response(
+            data,
+            media_type=media,
+            headers={"Cache-Control": "public, max-age=86400", "ETag": f'"{job_id}-{name}"'},
+        )
+
+    async def _result_bytes(self, job_id: str, name: str) -> tuple[bytes, str] | None:
+        """(bytes, media type) of a ready result or preview file; None when there is none."""
+        found = self.state.job_request(job_id)
+        if found is None or name not in (found[0].result_name, "preview.png"):
+            return None
         job, status = found
         preview = name == "preview.png"
         ready = status == "completed" or (preview and status == "intermediate-complete")
         if not ready:
-            return error(404, "Not found.")
+            return None
+        if is_enhance(job):
+            data = await self.enhancer.render(job_id, job, preview=preview)
+            return data, media_type(name)
         data = await anyio.to_thread.run_sync(
             self.images.get_or_render,
             job.model,
@@ -306,11 +350,7 @@ class Simulator:
             job.height,
             preview,
         )
-        return Response(
-            data,
-            media_type="image/png",
-            headers={"Cache-Control": "public, max-age=86400", "ETag": f'"{job_id}-{name}"'},
-        )
+        return data, "image/png"
 
 
 def _problem_text(field: str, message: str) -> str:

@@ -55,6 +55,7 @@ class JobRequest:
     price_usd: float
     webhook_url: str | None = None
     base_url: str = "http://127.0.0.1"
+    result_name: str = "0.png"  # an enhance job's is "0.<output_format>"
 
 
 @dataclass
@@ -141,7 +142,7 @@ class SimJob:
             assert self.terminal_at is not None
             body["completed_at"] = iso_seconds(max(self.terminal_at, self.created_ms / 1000))
         if status == "completed":
-            body["result"] = {"urls": [f"{base}/0.png"]}
+            body["result"] = {"urls": [f"{base}/{self.request.result_name}"]}
         elif status == "failed":
             body["result"] = {"error": self.outcome.message}
             body["error"] = {"code": self.outcome.code, "message": self.outcome.message}

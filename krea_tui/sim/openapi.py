@@ -100,7 +100,7 @@ def _operation(model: ModelInfo) -> dict[str, Any]:
     if model.example:
         body["example"] = dict(model.example)
     operation: dict[str, Any] = {
-        "tags": ["Image"],
+        "tags": ["Image Enhance" if model.kind == "enhance" else "Image"],
         "summary": model.name,
         "description": _description(model),
         "parameters": [
@@ -203,12 +203,12 @@ def _job_paths() -> dict[str, Any]:
 
 def build_openapi(catalog: Catalog, server_url: str | None = None) -> dict[str, Any]:
     paths: dict[str, Any] = _job_paths()
-    for model in catalog.models():
+    for model in [*catalog.models(), *catalog.enhancers()]:
         paths[model.endpoint] = {"post": _operation(model)}
     document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "Krea API", "version": "v1"},
-        "tags": [{"name": "General"}, {"name": "Image"}],
+        "tags": [{"name": "General"}, {"name": "Image"}, {"name": "Image Enhance"}],
         "security": [{"bearerAuth": []}],
         "paths": paths,
         "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},

@@ -19,6 +19,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Label, Select, Static, Switch, TextArea
 
+from krea_tui.core.assets import absolute_inputs, input_problems, validation_body
 from krea_tui.core.batch import expand_prompt, with_seeds
 from krea_tui.core.catalog import DEFAULT_MODEL, ModelInfo
 from krea_tui.core.draft import Draft, DraftBox
@@ -285,7 +286,10 @@ class ComposeScreen(KreaAccess, Screen[None]):
     def requests(self) -> tuple[list[dict[str, Any]], list[str]]:
         """The request bodies this form would send, and every problem with them."""
         body, read_problems = self._body()
-        problems = list(read_problems.values())
+        # A local file in an image field is kept as its absolute path; the engine uploads it
+        # when the job is sent (core/assets.py), so a held job still names the file.
+        body = absolute_inputs(self.model, body)
+        problems = [*read_problems.values(), *input_problems(self.model, body)]
         count = self._count()
         if count is None:
             problems.append(f"{COUNT_LABEL}: a whole number from 1 to {MAX_COUNT}")
@@ -301,7 +305,8 @@ class ComposeScreen(KreaAccess, Screen[None]):
                 if mode == "random":
                     variant.pop("seed", None)
                 bodies.extend(with_seeds(variant, count, takes_seed=True))
-        for problem in self.krea.catalog.validate(self.model.path, bodies[0] if bodies else body):
+        checked = validation_body(self.model, bodies[0] if bodies else body)
+        for problem in self.krea.catalog.validate(self.model.path, checked):
             problems.append(problem.message)
         return bodies, problems
 
@@ -573,6 +578,7 @@ class ComposeScreen(KreaAccess, Screen[None]):
 
         path = self._presets_path()
         body, _ = self._body()
+        body = absolute_inputs(self.model, body)  # a local file, wherever the preset is used
         body.pop("prompt", None)  # a preset is the settings; the prompt is the job's own
         if self.query_one("#seed-mode", Select).value == "random":
             body.pop("seed", None)

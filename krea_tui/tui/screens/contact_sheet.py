@@ -119,6 +119,8 @@ class ContactSheet(KreaAccess, Screen[None]):
         Binding("down,j", "move(1, 0)", "Down", show=False, id="sheet-down"),
         Binding("enter", "open", "Open", id="sheet-open"),
         Binding("t", "toggle_times", "Times", id="sheet-times"),
+        Binding("u", "enhance(False)", "Enhance", id="sheet-enhance"),
+        Binding("U", "enhance(True)", "Enhance all", show=False, id="sheet-enhance-all"),
     ]
 
     def __init__(self, batch_id: str, start: str | None = None) -> None:
@@ -388,6 +390,26 @@ class ContactSheet(KreaAccess, Screen[None]):
         self.app.push_screen(
             ResultViewer(with_files, job.local_id, protocol=self.krea.image_protocol)
         )
+
+    def action_enhance(self, every: bool) -> None:
+        """`u`: the picture under the cursor; `U`: every finished picture of the batch."""
+        from krea_tui.tui.screens.enhance import enhance_jobs
+
+        if every:
+            local_ids = (
+                list(self._jobs)
+                if self.sheet is None
+                else [i for line in self.sheet.cells for i in line if i is not None]
+            )
+            jobs = [self.krea.store.get(i) for i in local_ids]
+            jobs = [job for job in jobs if job.status == "completed"]
+        else:
+            job = self.current_job()
+            jobs = [self.krea.store.get(job.local_id)] if job is not None else []
+        if not jobs:
+            self.notify("No finished picture to enhance here yet", timeout=3)
+            return
+        enhance_jobs(self.krea, jobs)
 
     def action_toggle_times(self) -> None:
         times = self.query_one("#sheet-times")

@@ -15,6 +15,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label, TextArea
 
+from krea_tui.core.assets import validation_body
 from krea_tui.core.store import StoredJob
 from krea_tui.tui.screens.modals import MODAL_CSS
 
@@ -60,7 +61,9 @@ class EditHeldModal(ModalScreen[dict[str, Any] | None]):
         if not isinstance(request, dict):
             return None, "the request is a JSON object: { ... }"
         if self._job.model in self._catalog:
-            problems = self._catalog.validate(self._job.model, request)
+            model = self._catalog.get(self._job.model)
+            # A local file stands for the upload the engine makes of it when sending.
+            problems = self._catalog.validate(model.path, validation_body(model, request))
             if problems:
                 return None, "; ".join(str(p) for p in problems[:3])
         return request, ""

@@ -17,6 +17,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
+from krea_tui.core.assets import validation_body
 from krea_tui.core.batch import (
     SweepAxis,
     SweepError,
@@ -234,10 +235,12 @@ class SweepModal(KreaAccess, ModalScreen[SweepSent | None]):
         if not self._bodies:
             return []
         catalog, base = self.krea.catalog, self._bodies[0]
+        model = catalog.get(self._model_path)  # local files stand for their uploads
         found: list[str] = []
         for axis in axes:
             for value in axis.values:
-                for problem in catalog.validate(self._model_path, {**base, axis.name: value}):
+                candidate = validation_body(model, {**base, axis.name: value})
+                for problem in catalog.validate(self._model_path, candidate):
                     if _problem_field(problem.message) == axis.name:
                         found.append(problem.message)
         if not found:
@@ -246,7 +249,8 @@ class SweepModal(KreaAccess, ModalScreen[SweepSent | None]):
             except SweepError:
                 return found  # already said by plan()
             for combination in combinations:
-                found += [p.message for p in catalog.validate(self._model_path, combination)]
+                checked = validation_body(model, combination)
+                found += [p.message for p in catalog.validate(self._model_path, checked)]
         return found
 
     # -- showing -------------------------------------------------------------------------------

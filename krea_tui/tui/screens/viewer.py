@@ -26,6 +26,7 @@ from krea_tui.tui.images import (
     image_widget_class,
 )
 from krea_tui.tui.messages import EngineEvents
+from krea_tui.tui.screens.enhance import enhance_jobs
 from krea_tui.tui.screens.krea_access import KreaAccess
 from krea_tui.tui.widgets.job_detail import parameters_table
 
@@ -92,6 +93,7 @@ class ResultViewer(KreaAccess, Screen[None]):
         Binding("R", "rerun(True)", "New seed", id="viewer-rerun-seed"),
         Binding("e", "edit", "Edit", id="viewer-edit"),
         Binding("i", "use_as_input", "As input", show=False, id="viewer-as-input"),
+        Binding("u", "enhance", "Enhance", id="viewer-enhance"),
         Binding("m", "toggle_meta", "Details", show=False, id="viewer-meta"),
     ]
 
@@ -231,15 +233,26 @@ class ResultViewer(KreaAccess, Screen[None]):
 
     def action_edit(self) -> None:
         job = self.job
+        if job.model.startswith("enhance/"):  # the compose form offers image models only
+            self.notify("An enhance job has no form: u enhances this picture again", timeout=4)
+            return
         self.krea.open_compose(model=job.model, request=job.request)
 
     def action_use_as_input(self) -> None:
         job = self.job
+        if job.urls and job.model.startswith("enhance/"):
+            # An upscaled picture feeds a new generation on the default image model.
+            self.krea.open_compose(request={"image_url": job.urls[0]})
+            return
         model = self.krea.catalog.get(job.model)
         if not job.urls or model.field("image_url") is None:
             self.notify("This model does not take an input image", severity="warning")
             return
         self.krea.open_compose(model=job.model, request={"image_url": job.urls[0]})
+
+    def action_enhance(self) -> None:
+        """Ask model and scale for this job's pictures (screens/enhance.py), then send."""
+        enhance_jobs(self.krea, [self.job])
 
     def action_toggle_meta(self) -> None:
         self.toggle_class("-narrow")

@@ -22,6 +22,7 @@ from textual.widgets import Input, Label, Select, Switch
 
 from krea_tui.core.catalog import Field
 from krea_tui.core.list_text import ListTextError, format_list, list_hint, parse_list
+from krea_tui.tui.path_suggester import PathSuggester, takes_path
 
 # Fields with their own widgets elsewhere on the compose screen.
 SPECIAL = {"prompt", "seed"}
@@ -136,6 +137,8 @@ class FieldForm(Vertical):
             placeholder=field_hint(field),
             id=wid,
             compact=True,
+            # A local file works too (uploaded when sent): typing a path completes it.
+            suggester=PathSuggester() if takes_path(field) else None,
         )
 
     def values(self) -> tuple[dict[str, Any], dict[str, str]]:

@@ -1,0 +1,143 @@
+"""EnhanceModal: which upscaler and how much bigger, the sizes and the price, then send.
+
+Opened with the pictures and their pixel sizes (core/enhance.py `sized`); dismissed with the
+plan to send, or None. `enhance_jobs(app, jobs)` is the one entry point for every front end
+(the viewer, the contact sheet, the table's marks): it sizes the pictures, asks, and sends
+through `KreaApp.submit`, so the jobs join the one queue.
+Keys act at once (the app takes keys one at a time; see modals.py): `m` the next upscaler, `s`
+the next scale, enter or `y` to send, escape or `n` to close without sending.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Label, Static
+
+from krea_tui.core.catalog import Catalog
+from krea_tui.core.enhance import (
+    DEFAULT_ENHANCER,
+    DEFAULT_SCALE,
+    SCALES,
+    EnhanceError,
+    EnhancePlan,
+    Picture,
+    pictures_of,
+    plan_enhance,
+    sized,
+)
+from krea_tui.core.errors import KreaError
+from krea_tui.core.store import StoredJob
+from krea_tui.tui.screens.modals import MODAL_CSS
+
+if TYPE_CHECKING:
+    from krea_tui.tui.app import KreaApp
+
+
+def enhance_jobs(app: KreaApp, jobs: Sequence[StoredJob]) -> None:
+    """Enhance every picture of `jobs`: ask model and scale (EnhanceModal, with the sizes and
+    the total price), then send one job per picture. Jobs without results are left out, and
+    said so. Returns at once; the asking runs in a worker of the app."""
+    pictures: list[Picture] = []
+    left_out: list[str] = []
+    for job in jobs:
+        try:
+            pictures.extend(pictures_of(job))
+        except EnhanceError as exc:
+            left_out.append(str(exc))
+    if not pictures:
+        app.notify(left_out[0] if len(left_out) == 1 else "Nothing to enhance", severity="warning")
+        return
+    if left_out:
+        app.notify(f"{len(left_out)} job(s) without results left out", timeout=4)
+    app.run_worker(
+        _ask_and_send(app, pictures), group="enhance", exclusive=True, exit_on_error=False
+    )
+
+
+async def _ask_and_send(app: KreaApp, pictures: list[Picture]) -> None:
+    try:
+        # Saved copies are read for their size; a picture not saved here is fetched.
+        with_sizes = await sized(pictures, app.engine.client.fetch)
+    except (EnhanceError, KreaError) as exc:
+        app.notify(f"Cannot enhance: {exc}", severity="warning")
+        return
+    plan = await app.push_screen_wait(EnhanceModal(app.catalog, with_sizes))
+    if plan is not None:
+        order = plan.order()
+        app.submit(order.model, order.bodies)
+
+
+class EnhanceModal(ModalScreen[EnhancePlan | None]):
+    DEFAULT_CSS = MODAL_CSS.format(name="EnhanceModal")
+    BINDINGS = [
+        Binding("m", "next_model", "Model", id="enhance-model"),
+        Binding("s", "next_scale", "Scale", id="enhance-scale"),
+        Binding("enter,y", "send", "Send", priority=True, id="enhance-send"),
+        Binding("escape,n", "close", "Close", id="enhance-close"),
+    ]
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        pictures: Sequence[tuple[Picture, tuple[int, int]]],
+        *,
+        model: str = DEFAULT_ENHANCER,
+        scale: float = DEFAULT_SCALE,
+    ) -> None:
+        super().__init__()
+        self._catalog = catalog
+        self._pictures = list(pictures)
+        self._models = [m.path for m in catalog.enhancers()]
+        self._model = model if model in self._models else (self._models or [model])[0]
+        self._scale = scale
+        self.plan: EnhancePlan | None = None
+
+    def compose(self) -> ComposeResult:
+        count = len(self._pictures)
+        with Vertical():
+            yield Label(f"Enhance {count} picture{'s' if count != 1 else ''}", classes="title")
+            yield Static(id="enhance-summary")
+            yield Label(
+                "[b]m[/] model · [b]s[/] scale · [b]enter[/] send · [b]esc[/] close",
+                id="enhance-keys",
+            )
+
+    def on_mount(self) -> None:
+        self._replan()
+
+    def _replan(self) -> None:
+        summary = self.query_one("#enhance-summary", Static)
+        try:
+            self.plan = plan_enhance(self._catalog, self._model, self._scale, self._pictures)
+        except EnhanceError as exc:
+            self.plan = None
+            summary.update(Text(f"{self._model}, {self._scale:g}×: {exc}", style="bold red"))
+            return
+        summary.update(Text(self.plan.summary(self._catalog)))
+
+    def action_next_model(self) -> None:
+        if self._models:
+            index = self._models.index(self._model) if self._model in self._models else -1
+            self._model = self._models[(index + 1) % len(self._models)]
+            self._replan()
+
+    def action_next_scale(self) -> None:
+        later = [s for s in SCALES if s > self._scale]
+        self._scale = later[0] if later else SCALES[0]
+        self._replan()
+
+    def action_send(self) -> None:
+        if self.plan is None:
+            self.app.bell()
+            return
+        self.dismiss(self.plan)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
