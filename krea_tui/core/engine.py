@@ -150,10 +150,11 @@ class JobEngine:
         self.release_orphans()
         state = self.store.queue_state()
         self.flags.paused, self.flags.reason = state.paused, state.reason
-        if state.paused and is_limit_reason(state.reason):
+        if state.paused and is_limit_reason(state.reason) and self._has_limits():
             # A spend limit's pause is not kept from the last run but checked again before
             # the next POST: the limits may have been raised, the day may have ended. Still
-            # over, the submitter pauses again at once, with today's figures.
+            # over, the submitter pauses again at once, with today's figures. A process
+            # with no limit set (another config) leaves it: it cannot check it.
             self._lift_limit_pause("checking the spend limits again at start")
         if self.config.auto_download:
             # Counted in SQL: loading every completed job to compare two lengths cost ~0.2 s
@@ -396,6 +397,10 @@ class JobEngine:
         self.publish(QueueEvent(False))
         self.submitter.wake.set()
 
+    def _has_limits(self) -> bool:
+        config = self.config
+        return SpendLimits(config.max_spend_per_day, config.max_spend_per_batch).active
+
     def _lift_limit_pause(self, why: str) -> None:
         """Lift a spend limit's pause (only if it is still the one in the history: another
         process may have paused for another reason meanwhile); the check runs before the
@@ -580,7 +585,8 @@ class JobEngine:
             if looks % ORPHAN_CHECK_EVERY == 0:
                 self.release_orphans()
                 self._adopt_unsaved()
-                if self.flags.paused and day_limit_passed(self.flags.reason, utcnow()):
+                passed = day_limit_passed(self.flags.reason, utcnow())
+                if self.flags.paused and passed and self._has_limits():
                     self._lift_limit_pause("a new day: checking max_spend_per_day again")
             now_version = store.data_version()
             if now_version == version:

@@ -6,6 +6,7 @@ commands exit 4 with the same words."""
 
 from __future__ import annotations
 
+import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
@@ -152,6 +153,22 @@ async def test_a_limit_pause_is_checked_again_at_start_and_lifts_when_the_limit_
         await wait_limit_pause(h, ids)
         assert len(sim_jobs(sim)) == 3
         assert [h.job(i).status == "held" for i in ids] == [False, False, False, True]
+
+
+async def test_a_process_without_the_limit_does_not_lift_its_pause(
+    make_sim: SimFactory, tmp_path: Path
+) -> None:
+    sim = make_sim(concurrency=4)
+    each = price()
+    async with running_engine(sim, tmp_path, max_spend_per_day=2 * each) as h:
+        ids = send(h, 4)
+        await wait_limit_pause(h, ids)
+    # Another config (no limit in it) opens the same history: the pause is not its to lift;
+    # the user resumes it, or a process with the limit finds it lifted (a new day, raised).
+    async with running_engine(sim, tmp_path) as h:
+        await asyncio.sleep(0)  # the start has run
+        assert h.engine.paused and "max_spend_per_day" in (h.engine.pause_reason or "")
+        assert len(sim_jobs(sim)) == 2
 
 
 async def test_a_day_limit_pause_lifts_after_local_midnight(
