@@ -190,3 +190,17 @@ async def webhook_receiver() -> AsyncIterator[WebhookReceiver]:
     await receiver.start()
     yield receiver
     await receiver.stop()
+
+
+# Tests that drive real terminals, tmux, several processes or long soaks: what they check does
+# not depend on the interpreter, and they are most of the suite's time, so CI runs them under
+# one Python (the README's command) and leaves them out under the others (`-m "not once"`).
+_ONCE = ("tests/e2e/", "tests/reliability/", "tests/bench/")
+_ONCE_FILES = ("test_real_terminals", "test_demo_tui_")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        path = item.path.as_posix()
+        if any(part in path for part in _ONCE) or any(n in item.path.name for n in _ONCE_FILES):
+            item.add_marker(pytest.mark.once)
