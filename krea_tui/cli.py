@@ -21,9 +21,12 @@ DESCRIPTION = (
 )
 EPILOG = """exit codes (headless commands):
   0  success          1  a job failed or was cancelled     2  bad arguments or request
-  3  set-up problem (token, config, history)               4  the queue stopped (token
-  refused, balance exhausted, model retired)               5  completed on the server but
-  not saved here (the reason on stderr and in `jobs`)    130  interrupted"""
+  3  set-up problem (token, config, history)
+  4  the queue stopped (paused, a spend limit reached, token refused, balance exhausted,
+     model retired); with --wait, after the jobs already sent have ended
+  5  completed on the server but not saved here (the reason on stderr and in `jobs`)
+  6  a job's POST may or may not have made a job on the server (never sent again; stderr
+     lists the ids to look up)                          130  interrupted"""
 
 
 def add_common_arguments(parser: argparse.ArgumentParser, *, on_command: bool = False) -> None:
