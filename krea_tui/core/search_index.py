@@ -176,7 +176,7 @@ def recount_tally(db: sqlite3.Connection) -> None:
 
 # -- many jobs at once ---------------------------------------------------------------------------
 
-_BULK_TRIGGERS = ("job_words_insert", "job_tally_insert")
+_BULK_TRIGGERS = ("job_words_insert", "job_tally_insert", "files_saved_in")
 
 
 def suspend_for_bulk(db: sqlite3.Connection) -> list[str]:
@@ -186,7 +186,7 @@ def suspend_for_bulk(db: sqlite3.Connection) -> list[str]:
     minutes) and the secondary indexes (built once from sorted rows at the end instead)."""
     rows = db.execute(
         "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL"
-        " AND ((type = 'trigger' AND name IN (?, ?))"
+        " AND ((type = 'trigger' AND name IN (?, ?, ?))"
         " OR (type = 'index' AND tbl_name IN ('jobs', 'timeline', 'files')))",
         _BULK_TRIGGERS,
     ).fetchall()
@@ -204,3 +204,9 @@ def resume_after_bulk(db: sqlite3.Connection, saved: list[str], after_rowid: int
     if has_words(db):
         index_rows_after(db, after_rowid)
     recount_tally(db)
+    if "files_saved_in" in " ".join(saved):  # each new job's saved files, counted once
+        db.execute(
+            "UPDATE jobs SET saved = (SELECT COUNT(*) FROM files f WHERE f.local_id ="
+            " jobs.local_id) WHERE rowid > ? AND local_id IN (SELECT local_id FROM files)",
+            (after_rowid,),
+        )
