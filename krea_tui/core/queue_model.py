@@ -45,6 +45,10 @@ from krea_tui.core.queue_view import (
 from krea_tui.core.status import FINAL
 from krea_tui.core.store import JobStore, StoredJob
 
+# Up to this many jobs, any filter runs as it is typed (reading every job takes ~50 ms here);
+# beyond, one that must read every job waits for Enter (`filter_waits`).
+SCAN_FREE = 50_000
+
 
 class QueueModel(QueueMarks):
     """The queue of one history as a screen shows it (see the module's note). Not
@@ -84,6 +88,17 @@ class QueueModel(QueueMarks):
             return False
         return self.set_view(replace(self._view, query=parse(text)))
 
+    def filter_waits(self, text: str) -> bool:
+        """Whether filtering by `text` as it is typed would stall the keys: the history is
+        long and the filter can only be answered by reading every job. Such a filter is
+        for Enter to run (the screen says so)."""
+        if self._summary.total <= SCAN_FREE:
+            return False
+        query = parse(text)
+        return not query.problems and queue_sql.reads_every_job(
+            query, indexed=self.store.has_word_index
+        )
+
     def refresh(self) -> None:
         """Read everything again (after changes that came without events)."""
         self._summary = self._read_summary()
@@ -100,6 +115,10 @@ class QueueModel(QueueMarks):
         self._layout: Layout | None = None
         self._order_rows = QueueOrder(self.store, reverse=view.reverse)
         self._marked_batches: Counter[str | None] | None = None
+        # The newest job shown, (created_at, rowid, local_id), once looked for; kept through
+        # events (a job entering may be newer), looked for again when it leaves.
+        self._newest: tuple[str, int, str] | None = None
+        self._newest_known = False
 
     def _laid_out(self) -> Layout:
         """The view's layout, made now if it is due (first use, or rows entered that only a
@@ -206,12 +225,30 @@ class QueueModel(QueueMarks):
         """The newest job the view shows (the last asked for: its creation time, then the
         order it was added in, which moving a held job does not change), wherever the view
         puts it: the row a following cursor sits on."""
+        if not self._newest_known:
+            row = self.store.first(
+                f"SELECT created_at, jobs.rowid, local_id FROM jobs WHERE {self._where.text}"
+                " ORDER BY created_at DESC, jobs.rowid DESC LIMIT 1",
+                self._where.args,
+            )
+            self._newest = None if row is None else (str(row[0]), int(row[1]), str(row[2]))
+            self._newest_known = True
+        return None if self._newest is None else self._newest[2]
+
+    def _newest_entered(self, local_id: str) -> None:
+        if not self._newest_known:
+            return
         row = self.store.first(
-            f"SELECT local_id FROM jobs WHERE {self._where.text}"
-            " ORDER BY created_at DESC, jobs.rowid DESC LIMIT 1",
-            self._where.args,
+            "SELECT created_at, rowid, local_id FROM jobs WHERE local_id = ?", (local_id,)
         )
-        return None if row is None else str(row[0])
+        if row is not None:
+            candidate = (str(row[0]), int(row[1]), str(row[2]))
+            if self._newest is None or candidate[:2] > self._newest[:2]:
+                self._newest = candidate
+
+    def _newest_left(self, local_id: str) -> None:
+        if self._newest is not None and self._newest[2] == local_id:
+            self._newest_known = False
 
     def batch_jobs(self, batch_id: str | None) -> list[StoredJob]:
         """The batch's jobs the view shows, in its order (a bulk action on a header)."""
@@ -308,9 +345,11 @@ class QueueModel(QueueMarks):
         elif now_in:
             changes.entered.add(local_id)
             self._entered(job)
+            self._newest_entered(local_id)
         elif was_in:
             changes.left.add(local_id)
             self._left(job)
+            self._newest_left(local_id)
 
     def _in_layout(self, job: StoredJob) -> bool:
         """Whether a job new to this model is among the rows already (a layout made after
@@ -357,6 +396,7 @@ class QueueModel(QueueMarks):
 
     def _removed(self, local_ids: Sequence[str], changes: QueueChanges) -> None:
         for local_id in local_ids:
+            self._newest_left(local_id)
             self._active.pop(local_id, None)
             if local_id in self._marks:
                 self._marks.discard(local_id)

@@ -157,6 +157,19 @@ def _term(term: Term, now: datetime, indexed: bool, present: frozenset[str] | No
     return _age(term.value, now)
 
 
+def reads_every_job(query: Query, *, indexed: bool) -> bool:
+    """Whether `where(query)` is answered only by reading every job: a word under three
+    ASCII characters in a row (or any word without the word index), a negated word, a
+    model/preset/batch/id/age token. Statuses and indexed words are not."""
+    for term in query.terms:
+        if term.key == "status":
+            continue
+        if term.key == "" and not term.negated and indexed and _trigrams(term.value.lower()):
+            continue
+        return True
+    return False
+
+
 def where(
     query: Query, now: datetime, *, indexed: bool, present: frozenset[str] | None = None
 ) -> Sql:

@@ -1,12 +1,16 @@
-"""Figure 2: the job table at scale.
+"""Figure 2: the job table at scale, as the app shows it (MainScreen over the queue model).
 
-- A 10,000-job history: seconds from `krea-tui` being spawned to the first frame that shows
-  all its rows (real entry point, real runtime and engine, headless; see app_child.py).
+For each history size (10,000 by default; `--history 10000,100000,1000000` for more):
+
+- seconds from `krea-tui` being spawned to the first frame that shows the history, and the
+  resident memory then (real entry point, real runtime and engine, headless; app_child.py);
+- filter keystroke to frame: the filter bar open, the letters of a word found in 1 % of the
+  history typed one by one, each to the frame showing its rows;
 - 1,000 jobs in flight, each changing status 1–4 s after its last change, seen by the
   engine's 2 s polls (~300 changes a second): every poll the real `JobEngine.apply`
   records the changes in the store and publishes them, and the app's own engine worker turns
   them into messages, exactly as live.
-  Measured in the app's process (App.run_test, headless, 120×40):
+  Measured in the app's process (App.run_test, headless, 120×40), on top of the history:
   * key latency: a `j`/`k` key event handed to the driver, to the first frame showing the
     cursor on its new row; one key at a time, 30–70 ms apart, for `duration` seconds;
   * update cost: one second of changes (333) applied at once, on a quiet app, to the frame
@@ -32,11 +36,11 @@ from tests.bench.common import (
     IN_FLIGHT,
     Figure,
     FrameProbe,
-    build_history,
     percentile,
     repeated,
     wait_loaded,
 )
+from tests.bench.queue_history import RARE_WORD, build
 
 HISTORY = 10_000
 IN_FLIGHT_JOBS = 1_000
@@ -80,12 +84,20 @@ def spawn_app(tmp: Path, expect_rows: int, settle: float, *cli: str) -> dict[str
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
+def history_sizes(quick: bool) -> tuple[int, ...]:
+    asked = os.environ.get("KREA_BENCH_HISTORY")
+    if asked:
+        return tuple(int(n) for n in asked.split(","))
+    return (2_000,) if quick else (HISTORY,)
+
+
 def history_runs(count: int, runs: int, settle: float = 0.0) -> list[dict[str, Any]]:
     """Open a `count`-job history (real API settings, an unreachable base URL: every job is
     finished, so nothing is polled) `runs` times."""
     with tempfile.TemporaryDirectory(prefix="krea-bench-") as name:
         tmp = Path(name)
-        build_history(tmp / "data" / "history.sqlite3", count)
+        (tmp / "data").mkdir()
+        build(tmp / "data" / "history.sqlite3", count)
         cli = ["--data-dir", str(tmp / "data"), "--output-dir", str(tmp / "out")]
         cli += ["--base-url", "http://127.0.0.1:9"]
         return [spawn_app(tmp, count, settle, *cli) for _ in range(runs)]
@@ -102,7 +114,7 @@ class Feeder:
     def __init__(self, app: Any, seed: int = 11) -> None:
         self.app = app
         self.rng = random.Random(seed)
-        jobs = [j for j in app.store.jobs() if j.status in IN_FLIGHT and j.remote_id]
+        jobs = [j for j in app.store.jobs(statuses=IN_FLIGHT) if j.remote_id]
         self.status = {j.remote_id: j.status for j in jobs}
         self.local = {j.remote_id: j.local_id for j in jobs}
         now = time.monotonic()
@@ -162,21 +174,59 @@ def count_handled(app: Any) -> dict[str, int]:
     return counter
 
 
-async def live_figures(quick: bool) -> list[Figure]:
+async def type_filter(app: Any, probe: FrameProbe, word: str) -> list[float]:
+    """Open the filter bar and type `word` a letter at a time: seconds from each key to the
+    frame after the view took it; then Enter (the whole word, as the user asked for it)."""
+    from textual import events
+
+    from krea_tui.tui.widgets.filter_bar import FilterBar
+
+    screen = app.screen_stack[0]
+    bar = screen.query_one(FilterBar)
+    screen.action_filter()
+    await asyncio.sleep(0.05)
+    delays: list[float] = []
+    for n, letter in enumerate(word, 1):
+        typed = word[:n]
+        done = asyncio.get_running_loop().create_future()
+
+        def shown(typed: str = typed) -> bool:
+            # The view filtered by what is typed, or the bar saying Enter will (a filter
+            # that reads every job of a long history waits for it: MainScreen).
+            if bar.input.value.strip() != typed:
+                return False
+            return screen.model.view.query.text.strip() == typed or screen.model.filter_waits(typed)
+
+        probe.on_frame_when(shown, done.set_result)
+        sent = time.perf_counter()
+        app._driver.send_message(events.Key(letter, letter))
+        delays.append(await asyncio.wait_for(done, 30) - sent)
+    shown = screen.model.shown_count()
+    app._driver.send_message(events.Key("escape", None))
+    for _ in range(500):
+        await asyncio.sleep(0.01)
+        if screen.model.view.query.is_empty:
+            break
+    screen.table.focus()
+    await asyncio.sleep(0.05)
+    return [*delays, float(shown)]
+
+
+async def live_figures(quick: bool, history: int) -> list[Figure]:
     from textual import events
 
     from krea_tui.config import Settings
     from krea_tui.tui.app import KreaApp
     from tests.tui.history import static_runtime_factory
 
-    history = 1_000 if quick else HISTORY
     duration = 6.0 if quick else 20.0
     with tempfile.TemporaryDirectory(prefix="krea-bench-") as name:
         tmp = Path(name)
         settings = Settings(
             data_dir=tmp / "data", output_dir=tmp / "out", demo=False, auto_download=False
         )
-        build_history(settings.history_path, history, in_flight=IN_FLIGHT_JOBS)
+        settings.history_path.parent.mkdir(parents=True, exist_ok=True)
+        build(settings.history_path, history, in_flight=IN_FLIGHT_JOBS)
         app = KreaApp(
             settings, image_protocol="halfcell", runtime_factory=static_runtime_factory(tmp)
         )
@@ -204,6 +254,9 @@ async def live_figures(quick: bool) -> list[Figure]:
                 done = asyncio.get_running_loop().create_future()
                 probe.on_frame_when(lambda: True, done.set_result)
                 costs.append(await asyncio.wait_for(done, 10) - start)
+
+            # Filter keystrokes: a word in 1 % of the prompts, a letter at a time.
+            *typed, matched = await type_filter(app, probe, RARE_WORD)
 
             # Key latency while the polls keep coming.
             latencies: list[float] = []
@@ -239,6 +292,16 @@ async def live_figures(quick: bool) -> list[Figure]:
             changes_per_s = (feeder.changes - changes_before) / duration
     return [
         Figure(
+            "table.filter_keystroke",
+            1000 * max(typed),
+            "ms",
+            100.0,
+            note=f"{RARE_WORD!r} typed a letter at a time into the filter, each key to the "
+            f"frame showing its rows (the slowest), {history} finished jobs + "
+            f"{IN_FLIGHT_JOBS} in flight; the word matches {int(matched)} jobs",
+            extra={"last_letter_ms": 1000 * typed[-1], "history": history},
+        ),
+        Figure(
             "table.key_latency_p99",
             1000 * percentile(latencies, 99),
             "ms",
@@ -251,6 +314,7 @@ async def live_figures(quick: bool) -> list[Figure]:
                 "max_ms": 1000 * max(latencies),
                 "keys": len(latencies),
                 "changes_per_s": changes_per_s,
+                "history": history,
             },
         ),
         repeated(
@@ -261,24 +325,61 @@ async def live_figures(quick: bool) -> list[Figure]:
             cmp="<",
             note=f"{per_second} status changes (1 s of them) applied at once to the frame "
             f"showing them, {rows} rows",
-            extra={"engine_apply_ms": 1000 * statistics.median(engine_costs)},
+            extra={"engine_apply_ms": 1000 * statistics.median(engine_costs), "history": history},
         ),
     ]
 
 
 def figures(quick: bool) -> list[Figure]:
-    count = 2_000 if quick else HISTORY
-    runs = history_runs(count, 2 if quick else 3)
-    opened = [r["history_frame"] for r in runs]
-    out = [
-        repeated(
-            "table.history_first_frame",
-            opened,
-            "s",
-            1.0,
-            note=f"{count} jobs; from spawning krea-tui to the first frame showing all rows "
-            "(includes interpreter start and imports)",
-            extra={"first_any_frame_s": statistics.median(r["first_frame"] for r in runs)},
+    out: list[Figure] = []
+    opened: dict[int, float] = {}
+    for count in history_sizes(quick):
+        runs = history_runs(count, 2 if quick or count > 100_000 else 3)
+        # From the app starting to run (interpreter, imports and settings done) to the frame
+        # showing the history: what grows with the history, if anything does.
+        opens = [r["history_frame"] - r["run_called"] for r in runs]
+        opened[count] = statistics.median(opens)
+        out += [
+            repeated(
+                "table.history_first_frame",
+                [r["history_frame"] for r in runs],
+                "s",
+                1.0,
+                note=f"{count} jobs; from spawning krea-tui to the first frame showing the "
+                "history (interpreter start and imports included)",
+                extra={
+                    "first_any_frame_s": statistics.median(r["first_frame"] for r in runs),
+                    "history": count,
+                },
+            ),
+            repeated(
+                "table.history_open",
+                opens,
+                "s",
+                0.5,
+                note=f"{count} jobs; from the app running (imports done) to the first frame "
+                "showing the history",
+                extra={"history": count},
+            ),
+            Figure(
+                "table.history_rss",
+                max(r["rss_settled_mb"] for r in runs),
+                "MB",
+                150.0,
+                note=f"{count} jobs: the app's resident memory once the history shows",
+                extra={"history": count},
+            ),
+        ]
+        out += asyncio.run(live_figures(quick, count))
+    if len(opened) > 1:
+        small, large = min(opened), max(opened)
+        out.append(
+            Figure(
+                "table.history_open_growth",
+                opened[large] / opened[small],
+                "x",
+                1.5,
+                note=f"opening {large} jobs over opening {small} (table.history_open)",
+            )
         )
-    ]
-    return out + asyncio.run(live_figures(quick))
+    return out

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from krea_tui.core.events import JobEvent
 from krea_tui.core.job_order import ran_seconds
 from krea_tui.tui.app import KreaApp
@@ -44,6 +46,30 @@ async def test_filter_as_you_type_then_escape_clears_it(
         await pilot.press("slash", "escape")
         assert table.row_count == 20 and not bar.has_class("-shown")
         assert bar.input.value == ""
+
+
+async def test_on_a_long_history_a_filter_that_reads_every_job_waits_for_enter(
+    static_app: Callable[..., KreaApp], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from krea_tui.core import queue_model
+
+    monkeypatch.setattr(queue_model, "SCAN_FREE", 10)  # 20 jobs count as a long history
+    app = static_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        screen = main_screen(app)
+        table = screen.table
+        info = screen.query_one("#view-info")
+        await pilot.press("slash", *"fo")
+        assert table.row_count == 20  # not yet: "fo" would read every job
+        assert "Enter" in str(info.render())
+        await pilot.press("x")  # "fox": the word index answers it, at once
+        assert table.row_count == 4
+        await pilot.press(*" -red")  # a negated word: every job is read
+        assert table.row_count == 4 and "Enter" in str(info.render())
+        await pilot.press("enter")  # asked for: it runs
+        assert table.row_count == 0 and "Enter" not in str(info.render())
+        assert screen.model.view.query.text == "fox -red"
 
 
 async def test_quick_keys_keep_the_words_typed(static_app: Callable[..., KreaApp]) -> None:

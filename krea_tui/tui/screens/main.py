@@ -55,6 +55,16 @@ OPENING = "Opening the history…"
 WITHOUT_HISTORY = frozenset({"new_job", "filter"})
 
 
+def _moves_spend(event: EngineEvent) -> bool:
+    """Whether `event` may change what is left to spend today (MainScreen._refresh_spend_left)."""
+    if isinstance(event, QueueEvent):
+        return True
+    if isinstance(event, JobEvent):
+        priced = event.job.cost_estimate is not None and event.old != event.new
+        return event.new == "submitting" or priced
+    return False
+
+
 class MainScreen(KreaAccess, JobActions, TablePrefs, Screen[None]):
     BINDING_GROUP_TITLE = "Jobs"
     # Keys typed before the first frame (a fast typist, a paste) go to the table: the hidden
@@ -91,6 +101,7 @@ class MainScreen(KreaAccess, JobActions, TablePrefs, Screen[None]):
         Binding("y", "copy_id", "Copy ids", show=False, id="copy-job-id"),
         Binding("D", "download", "Save results", show=False, id="download"),
         Binding("x", "remove", "Remove from history", show=False, id="remove"),
+        Binding("U", "enhance", "Enhance (upscale) results", show=False, id="table-enhance"),
         Binding("1", "quick_view('all')", "Show all", show=False, id="view-all"),
         Binding("2", "quick_view('active')", "Show active", show=False, id="view-active"),
         Binding("3", "quick_view('failed')", "Show failed", show=False, id="view-failed"),
@@ -219,6 +230,7 @@ class MainScreen(KreaAccess, JobActions, TablePrefs, Screen[None]):
             connection=engine.connection,
             paused=engine.paused,
             pause_reason=engine.pause_reason,
+            spend_left=engine.spend_left_today(),
         )
         self._describe_view()
         self._show_current()
@@ -253,6 +265,7 @@ class MainScreen(KreaAccess, JobActions, TablePrefs, Screen[None]):
         if changes.summary:
             summary = model.summary
             self._set_summary(counts=dict(summary.counts), spend=dict(summary.spend))
+        self._refresh_spend_left(events)
         current = table.current_id
         for event in events:
             self._say(event, current)
@@ -260,6 +273,15 @@ class MainScreen(KreaAccess, JobActions, TablePrefs, Screen[None]):
             current in changes.cells or any(self._about(e, current) for e in events)
         ):
             self._show_current()
+
+    def _refresh_spend_left(self, events: Sequence[EngineEvent]) -> None:
+        """What `max_spend_per_day` leaves, asked of the history (one scan) once for a burst
+        that may change it: a job being sent, a priced job changing status, or the queue
+        paused or resumed; never per frame, never without the limit."""
+        if self.krea.settings.max_spend_per_day is None:
+            return
+        if any(_moves_spend(event) for event in events):
+            self._set_summary(spend_left=self.krea.engine.spend_left_today())
 
     def _new(self, event: JobEvent) -> bool:
         """A job this process just asked for (compose, re-run), not a script's elsewhere."""
@@ -358,13 +380,17 @@ class MainScreen(KreaAccess, JobActions, TablePrefs, Screen[None]):
         if self.live:
             self._describe_view()
 
-    def _describe_view(self, typing: bool | None = None) -> None:
+    def _describe_view(self, typing: bool | None = None, waiting: str | None = None) -> None:
         """The bar shows while typing, and whenever the view is not "every job": a user must
-        always see why rows are missing, in what order they are, and what is marked."""
+        always see why rows are missing, in what order they are, and what is marked.
+        `waiting`: a filter typed that runs on Enter only (it reads every job)."""
         model = self.model
         view = model.view
         bar = self.query_one(FilterBar)
         info = Text()
+        if waiting is not None:
+            total = f"{model.summary.total:,}"
+            info.append(f"Enter filters: reads all {total} jobs  ", style="bold yellow")
         info.append(f"{model.shown_count()} of {model.summary.total}", style="bold")
         if view.query.problems:
             info.append(f"  {view.query.problems[0]}", style="bold red")
@@ -383,13 +409,18 @@ class MainScreen(KreaAccess, JobActions, TablePrefs, Screen[None]):
 
     @on(Input.Changed, "#filter-input")
     def _on_filter_typed(self, event: Input.Changed) -> None:
-        if self.live:  # else the history opens with what was typed (`load`)
-            self.table.set_filter(event.value)
-            self._describe_view(typing=True)
+        if not self.live:
+            return  # the history opens with what was typed (`load`)
+        if self.model.filter_waits(event.value):
+            self._describe_view(typing=True, waiting=event.value)  # Enter runs it
+            return
+        self.table.set_filter(event.value)
+        self._describe_view(typing=True)
 
     @on(Input.Submitted, "#filter-input")
-    def _on_filter_done(self) -> None:
+    def _on_filter_done(self, event: Input.Submitted) -> None:
         if self.live:
+            self.table.set_filter(event.value)  # one that waited for Enter runs now
             self.set_focus(self.table)
             self._describe_view(typing=False)
 
