@@ -248,6 +248,13 @@ class KreaApp(ReportsWorkerFailures, KeysInOrder[None]):
         if model is not None and model not in self.catalog:
             self.notify(f"{model} is not in the model catalogue; using the default", timeout=4)
             model, request = None, None
+        elif model is not None and self.catalog.get(model).kind != "image":
+            # The form lists image models only: an upscaler's request has no place in it.
+            self.notify(
+                f"{model} made an enhance job, not a picture: opening the default image model",
+                timeout=4,
+            )
+            model, request = None, None
         self.push_screen(ComposeScreen(model=model, request=request))
 
     def open_viewer(self, local_id: str) -> None:

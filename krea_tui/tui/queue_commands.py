@@ -36,6 +36,7 @@ QUEUE_COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("jobs: save results", "Download results of marked jobs", "download"),
     ("jobs: copy ids", "Copy the ids of marked jobs", "copy_id"),
     ("jobs: remove from history", "Forget marked ended jobs; files stay", "remove"),
+    ("jobs: enhance (upscale)", "Upscale the results of marked jobs, priced first", "enhance"),
     ("queue: move held job up", "Send it sooner", "move_held(-1)"),
     ("queue: move held job down", "Send it later", "move_held(1)"),
     ("queue: edit held job", "Change its request before it is sent", "edit_held"),

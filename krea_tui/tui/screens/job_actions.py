@@ -16,6 +16,7 @@ from krea_tui.core import bulk
 from krea_tui.core.bulk import noun
 from krea_tui.core.events import EngineEvent, JobEvent, RemovedEvent
 from krea_tui.core.store import StoredJob
+from krea_tui.tui.screens.enhance import enhance_jobs
 from krea_tui.tui.screens.modals import AskModal, ConfirmModal
 from krea_tui.tui.status_style import word
 
@@ -186,6 +187,14 @@ class JobActions:
             go()
             return
         self.confirm(f"Save the results of {noun(len(jobs))}?", "Save", go)
+
+    def action_enhance(self) -> None:
+        """Upscale the results of the marked jobs (or the cursor's batch or job): asked with
+        the price first (screens/enhance.py); jobs without results are left out, and said so."""
+        jobs = self.targets()
+        if not jobs or not self._engine_ready():
+            return
+        enhance_jobs(self.krea, jobs)
 
     def action_remove(self) -> None:
         jobs = self.targets()

@@ -1,4 +1,5 @@
-"""StatusBar: demo or real, connection, counts per state, spend, following, the local queue."""
+"""StatusBar: demo or real, connection, counts per state, spend (and what is left today under
+`max_spend_per_day`), following, the local queue."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ class Summary:
     counts: dict[str, int] = field(default_factory=dict)
     spend: dict[str, float] = field(default_factory=dict)
     following: bool = False  # the table keeps the newest job in view (f)
+    spend_left: float | None = None  # USD `max_spend_per_day` still allows; None: no limit
 
     @property
     def held(self) -> int:
@@ -76,6 +78,7 @@ class Fit:
     calm: bool = False  # the usual states by their sign alone: "●", "▶" (not news)
     short: bool = False  # short words too: "fail 12"
     spend: bool = True
+    left: bool = True  # what is left to spend today (with a daily limit); goes early
     minor: int = 4  # how many of the minor counts show, dropped in the order of MINOR
     follow_word: bool = True  # "⇣ follow", else the sign alone (F1 says what it means)
 
@@ -84,12 +87,21 @@ FITS = [
     Fit(wide=True),
     Fit(),
     Fit(zeros=False),
-    Fit(zeros=False, calm=True),
-    Fit(zeros=False, calm=True, short=True),
-    Fit(zeros=False, calm=True, short=True, follow_word=False),
-    Fit(zeros=False, calm=True, short=True, follow_word=False, spend=False),
+    Fit(zeros=False, left=False),
+    Fit(zeros=False, calm=True, left=False),
+    Fit(zeros=False, calm=True, short=True, left=False),
+    Fit(zeros=False, calm=True, short=True, follow_word=False, left=False),
+    Fit(zeros=False, calm=True, short=True, follow_word=False, spend=False, left=False),
     *(
-        Fit(zeros=False, calm=True, short=True, follow_word=False, spend=False, minor=n)
+        Fit(
+            zeros=False,
+            calm=True,
+            short=True,
+            follow_word=False,
+            spend=False,
+            left=False,
+            minor=n,
+        )
         for n in (3, 2, 1, 0)
     ),
 ]
@@ -124,6 +136,10 @@ def status_line(s: Summary, fit: Fit) -> Text:
             text.append(f" spent ~{spend_text(s.spend)}  ")
         else:
             text.append(f"~{spend_text(s.spend)} " if short else f" ~{spend_text(s.spend)} ")
+        if fit.left and s.spend_left is not None:
+            left = f"${s.spend_left:.3f} left" + (" today" if wide else "")
+            text.append(left, style="bold red" if s.spend_left <= 0 else "dim")
+            text.append("  " if wide else " ")
     if s.following:
         word = "following" if wide else "follow" if fit.follow_word else ""
         text.append(f"⇣ {word} " if word else "⇣ ", style="cyan")
@@ -142,8 +158,9 @@ class StatusBar(Static):
     summary: reactive[Summary] = reactive(Summary, layout=False)
 
     def render(self) -> Text:
-        """The most said that fits: zero counts go first, then long words, then the spend,
-        then the minor counts; "paused" and the failed count always show."""
+        """The most said that fits: zero counts go first, then what is left today, then long
+        words, then the spend, then the minor counts; "paused" and the failed count always
+        show."""
         width = self.size.width
         fits = FITS if width >= 120 else FITS[1:]
         for fit in fits:
