@@ -104,3 +104,18 @@ def test_a_bulk_import_counts_each_jobs_saved_files(store: JobStore) -> None:
     assert store.completed_without_files() == ["bulk1", "bulk2"]
     store.add_file("bulk1", 1, "u1", "/out/1-1.png")  # the trigger is back after the import
     assert store.completed_without_files() == ["bulk2"]
+
+
+def test_the_in_flight_count_of_every_claim_goes_through_the_status_index(
+    store: JobStore,
+) -> None:
+    for n, status in enumerate(["queued", "submitting", "held", "completed", "upscaling"]):
+        job = store.add_job(FLUX, {"prompt": f"p{n}"}, now=T0)
+        if status not in ("held", "submitting"):
+            store.update(job.local_id, remote_id=f"r{n}")
+        if status != "held":
+            store.set_status(job.local_id, status, T0)
+    where = store.in_flight_where()
+    assert store.first(f"SELECT COUNT(*) FROM jobs WHERE {where}") == (3,)
+    query = plan(store, f"SELECT COUNT(*) FROM jobs WHERE {where}")
+    assert "jobs_status" in query and "SCAN" not in query, query
