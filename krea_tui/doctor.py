@@ -190,13 +190,42 @@ def check_colours(probe: Probe) -> list[Finding]:
     ]
 
 
-def check_graphics(settings: Settings, probe: Probe, detect: Callable[[str], str]) -> list[Finding]:
+# What each route draws with, as `doctor` names it.
+ROUTE_NAMES = {
+    "kitty": "kitty graphics (Unicode placeholders)",
+    "kitty-direct": "kitty graphics (direct placements)",
+    "sixel": "Sixel graphics",
+}
+
+
+def check_graphics(
+    settings: Settings,
+    probe: Probe,
+    detect: Callable[[str], str],
+    explain: Callable[[], str] | None = None,
+) -> list[Finding]:
+    """The route pictures take and why; `explain` gives the reason the detection found (the
+    terminal's name and version, its answers), where there is one."""
     chosen = probe.env.get("KREA_TUI_IMAGES") or settings.image_protocol
     if not probe.is_tty:
         return [Finding("pictures", "info", "not a terminal: cannot ask it what it can draw")]
     protocol = detect(chosen)
-    if protocol in ("kitty", "sixel"):
-        return [Finding("pictures", "ok", f"{protocol} graphics: results show real pixels")]
+    why = explain() if explain is not None else ""
+    because = f" ({why})" if why else ""
+    if protocol in ROUTE_NAMES:
+        found = [Finding("pictures", "ok", f"{ROUTE_NAMES[protocol]}: real pixels{because}")]
+        if protocol == "kitty-direct":
+            found.append(
+                Finding(
+                    "pictures",
+                    "info",
+                    "direct placements float above the text: a dialog opened over a picture "
+                    "hides it until the dialog closes, and they cannot pass through tmux",
+                    "kitty ≥ 0.28 draws pictures as text (Unicode placeholders), which tmux "
+                    "can carry too",
+                )
+            )
+        return found
     if probe.env.get("TMUX") and probe.env.get("KREA_TUI_TMUX_PASSTHROUGH") != "1":
         return [
             Finding(
@@ -207,12 +236,13 @@ def check_graphics(settings: Settings, probe: Probe, detect: Callable[[str], str
                 "tmux.conf and export KREA_TUI_TMUX_PASSTHROUGH=1",
             )
         ]
+    silent = ": this terminal did not answer the kitty or sixel probe"
     return [
         Finding(
             "pictures",
             "info",
-            "half-cell blocks: this terminal did not answer the kitty or sixel probe",
-            "kitty, Ghostty, WezTerm, foot or iTerm2 show real pixels",
+            f"half-cell blocks{because or silent}",
+            "kitty, Ghostty, WezTerm, foot, xterm -ti vt340 or iTerm2 show real pixels",
         )
     ]
 
@@ -292,18 +322,23 @@ def diagnose(
     detect: Callable[[str], str] | None = None,
 ) -> list[Finding]:
     probe = probe or Probe()
+    explain: Callable[[], str] | None = None
     if detect is None:
-        from krea_tui.tui.images import detect_protocol
+        from krea_tui.tui.images import detect_protocol, last_route
 
         def detect(setting: str) -> str:
             return detect_protocol(setting, probe.env)
+
+        def explain() -> str:
+            route = last_route()
+            return route.reason if route is not None else ""
 
     return [
         *check_config(settings, warnings),
         *check_token(settings, probe),
         *asyncio.run(check_api(settings)),
         *check_colours(probe),
-        *check_graphics(settings, probe, detect),
+        *check_graphics(settings, probe, detect, explain),
         *check_clipboard(probe),
         *check_tmux(probe),
     ]

@@ -1,7 +1,9 @@
 """Showing result images: choosing the terminal protocol, and decoding off the event loop.
 
 Kitty graphics and Sixel draw real pixels where the terminal supports them; half-cell blocks
-work everywhere with colour (and are what tmux gets unless passthrough is configured).
+work everywhere with colour (and are what tmux gets unless passthrough is configured). Which
+one is decided from the terminal's own answers (krea_tui.core.termcaps), and every box is
+fitted with the terminal's real cell size in pixels.
 Decoding and scaling a 1024² PNG takes tens of milliseconds, so it runs in a thread and the
 scaled result is cached by (file, modification time, box).
 
@@ -13,44 +15,119 @@ stops the others from being drawn.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from PIL import Image as PILImage
 
 from krea_tui.core.pictures import PictureError, configure_pillow, picture_size
+from krea_tui.core.termcaps import (
+    DEFAULT_CELL,
+    CellSize,
+    Route,
+    TerminalAnswers,
+    choose_route,
+    fit_box,
+    probe_terminal,
+    settle_replies,
+)
 
 PROTOCOLS = ("auto", "kitty", "sixel", "halfcell")
 ENV_PROTOCOL = "KREA_TUI_IMAGES"
 
+# The cell size in pixels, from the probe: every box a picture gets is fitted with it, so that
+# the picture keeps its own aspect in pixels (xterm's default cells are 6×13, not 1×2).
+_cell = DEFAULT_CELL
+_route: Route | None = None
 
-def detect_protocol(setting: str = "auto", env: Mapping[str, str] | None = None) -> str:
-    """The protocol to use. Must run before the app starts: the probe reads the terminal."""
+
+def cell_size() -> CellSize:
+    return _cell
+
+
+def set_cell_size(cell: CellSize) -> None:
+    global _cell
+    _cell = cell
+
+
+def last_route() -> Route | None:
+    """The route detect_protocol chose, with its reason (for `doctor`)."""
+    return _route
+
+
+def detect_route(
+    setting: str = "auto",
+    env: Mapping[str, str] | None = None,
+    probe: Callable[[], TerminalAnswers] = probe_terminal,
+    is_tty: bool | None = None,
+    settle: Callable[[], None] = settle_replies,
+) -> Route:
+    """How to draw pictures here. Must run before the app starts: the probe reads the terminal."""
     env = os.environ if env is None else env
     chosen = (env.get(ENV_PROTOCOL) or setting or "auto").lower()
-    if chosen in ("kitty", "sixel", "halfcell"):
-        return chosen
-    if not sys.stdout.isatty():
-        return "halfcell"
-    if env.get("TMUX") and env.get("KREA_TUI_TMUX_PASSTHROUGH") != "1":
-        # tmux drops graphics unless passthrough is set up; half-cell always works there.
-        return "halfcell"
+    tty = sys.stdout.isatty() if is_tty is None else is_tty
+    if chosen == "halfcell" or chosen == "sixel":
+        answers = probe() if chosen == "sixel" and tty else TerminalAnswers()
+    elif not tty:
+        return Route("kitty-direct" if chosen == "kitty" else "halfcell", "not a terminal")
+    else:
+        answers = probe()
+    if answers.cell is not None:
+        set_cell_size(answers.cell)
+    tmux = bool(env.get("TMUX"))
+    passthrough = env.get("KREA_TUI_TMUX_PASSTHROUGH") == "1"
+    if tmux and passthrough and chosen == "auto":
+        # The probe is answered by tmux itself; only textual-image's query, wrapped for
+        # passthrough, reaches the terminal outside.
+        return _textual_image_route()
+    route = choose_route(chosen, answers, tmux=tmux, passthrough=passthrough)
+    if route.protocol in ("kitty", "sixel"):
+        # textual-image probes the terminal when first imported: now, before Textual reads
+        # stdin, not when the viewer first composes.
+        try:
+            import textual_image.widget  # noqa: F401
+        except Exception:  # its probe can fail on odd terminals (0x0 size, no answer)
+            return Route("halfcell", f"{route.reason}; but textual-image failed to load")
+        finally:
+            # Its queries wait 0.1 s for an answer; one arriving later over SSH would
+            # otherwise be typed into the app.
+            settle()
+    return route
+
+
+def _textual_image_route() -> Route:
     try:
+        import textual_image.widget  # noqa: F401
         from textual_image.renderable import Image as Auto
         from textual_image.renderable.sixel import Image as Sixel
         from textual_image.renderable.tgp import Image as TGP
     except Exception:  # the probe can fail on odd terminals (0x0 size, no answer)
-        return "halfcell"
+        return Route("halfcell", "inside tmux: textual-image's probe failed")
+    finally:
+        settle_replies()  # late answers to its 0.1 s queries, before Textual reads stdin
     if Auto is Sixel:
-        return "sixel"
+        return Route("sixel", "inside tmux: the terminal answered textual-image's Sixel probe")
     if Auto is TGP:
-        return "kitty"
-    return "halfcell"
+        return Route("kitty", "inside tmux, with passthrough: kitty graphics placeholders")
+    return Route("halfcell", "inside tmux: no graphics answer came through")
+
+
+def detect_protocol(
+    setting: str = "auto",
+    env: Mapping[str, str] | None = None,
+    probe: Callable[[], TerminalAnswers] = probe_terminal,
+    is_tty: bool | None = None,
+) -> str:
+    """The protocol to use: kitty (placeholders), kitty-direct, sixel or halfcell."""
+    global _route
+    _route = detect_route(setting, env, probe, is_tty)
+    return _route.protocol
 
 
 def image_widget_class(protocol: str) -> Any:
@@ -59,17 +136,20 @@ def image_widget_class(protocol: str) -> Any:
         from textual_image import widget
 
         return widget.TGPImage if protocol == "kitty" else widget.SixelImage
+    if protocol == "kitty-direct":
+        from krea_tui.tui.widgets.kitty_picture import KittyPicture
+
+        return functools.partial(KittyPicture, cell=cell_size())
     from krea_tui.tui.widgets.halfcell import HalfcellPicture
 
     return HalfcellPicture
 
 
-def fit_cells(image_w: int, image_h: int, cols: int, rows: int) -> tuple[int, int]:
-    """Largest (cols, rows) box with the image's aspect; a cell is about twice as tall as wide."""
-    aspect = image_w / max(1, image_h)
-    width = min(cols, int(rows * 2 * aspect))
-    height = max(1, round(width / (2 * aspect)))
-    return max(1, width), min(rows, height)
+def fit_cells(
+    image_w: int, image_h: int, cols: int, rows: int, cell: CellSize | None = None
+) -> tuple[int, int]:
+    """Largest (cols, rows) box that shows the image with its own aspect in pixels."""
+    return fit_box(image_w, image_h, cols, rows, cell or cell_size())
 
 
 class UnreadablePicture(Exception):

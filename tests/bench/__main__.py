@@ -26,6 +26,7 @@ BENCHMARKS = (
     "status",
     "queue",
     "queue_table",
+    "terminal_bytes",
 )
 
 

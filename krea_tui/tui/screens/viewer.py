@@ -21,6 +21,7 @@ from krea_tui.core.store import StoredJob
 from krea_tui.tui.images import (
     SCALED,
     UnreadablePicture,
+    cell_size,
     fit_cells,
     image_size,
     image_widget_class,
@@ -29,9 +30,6 @@ from krea_tui.tui.messages import EngineEvents
 from krea_tui.tui.screens.enhance import enhance_jobs
 from krea_tui.tui.screens.krea_access import KreaAccess
 from krea_tui.tui.widgets.job_detail import parameters_table
-
-# Pixel size of one terminal cell for Kitty/Sixel scaling (textual-image's default guess).
-CELL_PX = (10, 20)
 
 
 def shown_path(path: str | Path, results_dir: Path, home: Path | None = None) -> str:
@@ -94,6 +92,7 @@ class ResultViewer(KreaAccess, Screen[None]):
         Binding("e", "edit", "Edit", id="viewer-edit"),
         Binding("i", "use_as_input", "As input", show=False, id="viewer-as-input"),
         Binding("u", "enhance", "Enhance", id="viewer-enhance"),
+        Binding("v", "enhanced", "Enhanced/original", id="viewer-enhanced"),
         Binding("m", "toggle_meta", "Details", show=False, id="viewer-meta"),
     ]
 
@@ -149,7 +148,8 @@ class ResultViewer(KreaAccess, Screen[None]):
             if self._protocol == "halfcell":
                 box = (cells[0], cells[1] * 2)
             else:
-                box = (cells[0] * CELL_PX[0], cells[1] * CELL_PX[1])
+                cell = cell_size()  # the terminal's own, as it answered at start
+                box = (cells[0] * cell.width, cells[1] * cell.height)
             image = SCALED.load(path, *box)
         except (OSError, UnreadablePicture) as exc:
             # Removed meanwhile, broken, or a decompression bomb: nothing to draw, and why.
@@ -236,23 +236,62 @@ class ResultViewer(KreaAccess, Screen[None]):
         if job.model.startswith("enhance/"):  # the compose form offers image models only
             self.notify("An enhance job has no form: u enhances this picture again", timeout=4)
             return
-        self.krea.open_compose(model=job.model, request=job.request)
+        self.krea.open_compose(model=job.model, request=job.request, parent=job.local_id)
 
     def action_use_as_input(self) -> None:
         job = self.job
         if job.urls and job.model.startswith("enhance/"):
             # An upscaled picture feeds a new generation on the default image model.
-            self.krea.open_compose(request={"image_url": job.urls[0]})
+            self.krea.open_compose(request={"image_url": job.urls[0]}, parent=job.local_id)
             return
         model = self.krea.catalog.get(job.model)
         if not job.urls or model.field("image_url") is None:
             self.notify("This model does not take an input image", severity="warning")
             return
-        self.krea.open_compose(model=job.model, request={"image_url": job.urls[0]})
+        self.krea.open_compose(
+            model=job.model, request={"image_url": job.urls[0]}, parent=job.local_id
+        )
 
     def action_enhance(self) -> None:
         """Ask model and scale for this job's pictures (screens/enhance.py), then send."""
         enhance_jobs(self.krea, [self.job])
+
+    def action_enhanced(self) -> None:
+        """From a picture to its enhanced version (the newest enhance job made from it, of
+        this picture first), and from an enhanced picture back to the one it was made from."""
+        job = self.job
+        if job.model.startswith("enhance/") and job.parent_id:
+            target = self._saved(job.parent_id, "the original picture")
+        else:
+            shown = job.urls[0] if job.urls else None
+            enhanced = [
+                c for c in self.krea.store.children(job.local_id) if c.model.startswith("enhance/")
+            ]
+            if not enhanced:
+                self.notify("No enhanced version of this picture: u enhances it", timeout=3)
+                return
+            enhanced.sort(key=lambda c: (c.request.get("image_url") == shown, c.position))
+            target = self._saved(enhanced[-1].local_id, "its enhanced version")
+        if target is None:
+            return
+        if target not in self._ids:
+            self._ids.append(target)
+        self._index = self._ids.index(target)
+        self._show()
+
+    def _saved(self, local_id: str, what: str) -> str | None:
+        """`local_id` if that job has a saved picture to show; else None, and why, said."""
+        try:
+            job = self.krea.store.get(local_id)
+        except KeyError:
+            self.notify(f"{what.capitalize()} is no longer in the history", timeout=3)
+            return None
+        if not job.files:
+            self.notify(
+                f"{what.capitalize()} ({job.short_id}) is {job.status}, not saved yet", timeout=3
+            )
+            return None
+        return local_id
 
     def action_toggle_meta(self) -> None:
         self.toggle_class("-narrow")

@@ -1,0 +1,152 @@
+"""KittyPicture: a picture drawn with kitty graphics direct placements.
+
+For terminals that speak the kitty graphics protocol but draw no Unicode placeholders: kitty
+before 0.28 (Debian 12 ships 0.26), WezTerm, Konsole. The PNG is encoded off the event loop,
+sized to the cells the widget occupies, and sent once; every redraw after that only places it
+again (about 40 bytes). The escapes travel inside the widget's own lines as zero-width control
+segments, so they reach the terminal in order with Textual's output, at the widget's place.
+
+A placement floats above the cells, so it is taken away whenever the picture should not be
+seen: a dialog over its screen, another picture, or the widget leaving the screen.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import itertools
+import os
+import random
+import sys
+
+from PIL import Image as PILImage
+from rich.control import Control
+from rich.segment import ControlType, Segment
+from textual.geometry import Region
+from textual.strip import Strip
+from textual.widget import Widget
+from textual.worker import get_current_worker
+
+from krea_tui.core.kitty_graphics import delete_image, delete_placements, encode_picture, place
+from krea_tui.core.kitty_graphics import transmit as transmit_png
+from krea_tui.core.termcaps import DEFAULT_CELL, CellSize
+from krea_tui.tui.worker_errors import ReportsWorkerFailures
+
+# Ids from a random start: another program in the same kitty window (an earlier run, a second
+# krea-tui) is unlikely to hold the same ones. Kept below 2³¹ for terminals that parse signed.
+_IDS = itertools.count(random.randint(1, 2**30))
+_ZERO_WIDTH = ((ControlType.CURSOR_FORWARD, 0),)
+
+
+def _control(text: str) -> Segment:
+    return Segment(text, None, _ZERO_WIDTH)  # type: ignore[arg-type]
+
+
+class KittyPicture(ReportsWorkerFailures, Widget):
+    DEFAULT_CSS = "KittyPicture { width: 24; height: 12; }"
+
+    def __init__(self, *, id: str | None = None, cell: CellSize | None = None) -> None:
+        super().__init__(id=id)
+        self._cell = cell or DEFAULT_CELL
+        self._image: PILImage.Image | None = None
+        self._png: bytes | None = None
+        self._encoded_for: tuple[int, int] = (0, 0)
+        self._encoding_for: tuple[int, int] = (0, 0)
+        self._image_id = 0
+        self._sent = False
+        self._placed: tuple[int, int, int, int] | None = None
+        self._to_delete: list[int] = []
+        self.bytes_written = 0  # for the benchmark: escapes handed to the terminal
+        self.sent_size = (0, 0)  # the pixels of the PNG last sent
+
+    @property
+    def image(self) -> PILImage.Image | None:
+        return self._image
+
+    @image.setter
+    def image(self, value: PILImage.Image | None) -> None:
+        if value is self._image:
+            return  # the same decoded picture again: it is in the terminal already
+        self._image = value
+        self._forget()
+        self.refresh()
+
+    def _forget(self) -> None:
+        if self._image_id and self._sent:
+            self._to_delete.append(self._image_id)
+        self._image_id = 0
+        self._sent = False
+        self._placed = None
+        self._png = None
+        self._encoded_for = self._encoding_for = (0, 0)
+
+    def _encode(self, image: PILImage.Image, cols: int, rows: int) -> None:
+        png = encode_picture(image, cols, rows, self._cell)
+        with PILImage.open(io.BytesIO(png)) as sent:
+            pixels = sent.size
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._encoded, image, (cols, rows), png, pixels)
+
+    def _encoded(
+        self, image: PILImage.Image, size: tuple[int, int], png: bytes, pixels: tuple[int, int]
+    ) -> None:
+        if image is not self._image or size != tuple(self.size):
+            return  # the picture or the box changed meanwhile; a newer encoding is coming
+        if self._sent:
+            self._to_delete.append(self._image_id)
+        self._png, self._encoded_for, self.sent_size = png, size, pixels
+        self._image_id, self._sent, self._placed = next(_IDS), False, None
+        self.refresh()
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        width, height = self.size
+        blank = Strip.blank(crop.width, self.rich_style)
+        lines = [blank] * crop.height
+        if not lines:
+            return lines
+        controls = [delete_image(i) for i in self._to_delete]
+        self._to_delete.clear()
+        visible = self.screen.is_active and self.display and width > 0 and height > 0
+        if self._image is not None and visible and self._encoded_for != (width, height):
+            if self._placed is not None:
+                # The old size would float over whatever moved into its cells meanwhile.
+                controls.append(delete_placements(self._image_id))
+                self._placed = None
+            if self._encoding_for != (width, height):
+                self._encoding_for = (width, height)
+                image = self._image
+                self.run_worker(
+                    lambda: self._encode(image, width, height),
+                    thread=True,
+                    exclusive=True,
+                    group="kitty-encode",
+                    exit_on_error=False,
+                )
+        elif self._png is not None and visible:
+            region = self.region
+            where = (region.x, region.y, width, height)
+            if not self._sent:
+                controls.append(transmit_png(self._image_id, self._png))
+                self._sent = True
+            # Placed again on every redraw of the widget: the terminal may have cleared it
+            # with the screen, and the same placement id moves rather than adds.
+            controls.append(Control.move_to(region.x, region.y).segment.text)
+            controls.append(place(self._image_id, width, height))
+            controls.append(Control.move_to(region.x + crop.x, region.y + crop.y).segment.text)
+            self._placed = where
+        elif self._placed is not None and self._image_id:
+            controls.append(delete_placements(self._image_id))
+            self._placed = None
+        if controls:
+            text = "".join(controls)
+            self.bytes_written += len(text.encode())
+            lines[0] = Strip([_control(text), *blank], crop.width)
+        return lines
+
+    def on_unmount(self) -> None:
+        # No more frames will carry it, so the delete goes straight to the terminal, in one
+        # write so that it cannot interleave with Textual's own output.
+        ids = [*self._to_delete, *([self._image_id] if self._sent else [])]
+        if ids and sys.__stdout__ is not None and not self.app.is_headless:
+            with contextlib.suppress(OSError, ValueError):
+                os.write(sys.__stdout__.fileno(), "".join(map(delete_image, ids)).encode())
