@@ -190,7 +190,7 @@ class QueueModel(QueueMarks):
             return None
         rowid, position = found
         if self._streamed:
-            return self._order_rows.index_of(rowid, position)
+            return self._order_rows.index_of(rowid, position, self.row_count())
         return self._laid_out().index(rowid)
 
     def index_of_batch(self, batch_id: str | None) -> int | None:

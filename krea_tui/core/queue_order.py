@@ -41,10 +41,41 @@ class QueueOrder:
         self._keep(offset, rows)
         return rows
 
-    def index_of(self, rowid: int, position: float) -> int:
-        way = ">" if self.reverse else "<"
-        sql = f"SELECT COUNT(*) FROM jobs WHERE (position, jobs.rowid) {way} (?, ?)"
-        row = self.store.first(sql, (position, rowid))
+    def index_of(self, rowid: int, position: float, total: int) -> int:
+        """The offset of the row (position, rowid) among `total` rows: its rows counted from
+        the nearest place known (either end, or a remembered window's edge), judged by
+        position, so the newest job of a million is not found by counting the million."""
+        target = (position, rowid)
+        # Two subqueries: MIN and MAX in one SELECT walk the whole index; each alone, one row.
+        ends = self.store.first(
+            "SELECT (SELECT MIN(position) FROM jobs), (SELECT MAX(position) FROM jobs)"
+        )
+        low, high = (position, position) if ends is None or ends[0] is None else ends
+        # (distance in position, natural index of the place, its key or None for an end)
+        places: list[tuple[float, int, tuple[float, int] | None]] = [
+            (position - float(low), -1, None),
+            (float(high) - position, total, None),
+        ]
+        for offset, key in self.anchors.items():
+            natural = total - 1 - offset if self.reverse else offset
+            places.append((abs(position - key[0]), natural, key))
+        _, natural, key = min(places, key=lambda place: place[0])
+        if key is None and natural < 0:
+            found = self._count("(position, jobs.rowid) < (?, ?)", target)
+        elif key is None:
+            found = total - 1 - self._count("(position, jobs.rowid) > (?, ?)", target)
+        elif key < target:
+            between = "(position, jobs.rowid) > (?, ?) AND (position, jobs.rowid) < (?, ?)"
+            found = natural + 1 + self._count(between, (*key, *target))
+        elif key > target:
+            between = "(position, jobs.rowid) > (?, ?) AND (position, jobs.rowid) < (?, ?)"
+            found = natural - 1 - self._count(between, (*target, *key))
+        else:
+            found = natural
+        return total - 1 - found if self.reverse else found
+
+    def _count(self, where: str, args: tuple[Any, ...]) -> int:
+        row = self.store.first(f"SELECT COUNT(*) FROM jobs WHERE {where}", args)
         return 0 if row is None else int(row[0])
 
     def entered(self, position: float) -> None:

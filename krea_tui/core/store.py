@@ -634,6 +634,13 @@ class JobStore(QueueReads, SharedQueue, UploadMemory):
         return timings[::-1]
 
     def counts(self) -> dict[str, int]:
+        """Jobs per status: from the tally the triggers keep (schema 3), else counted (a
+        GROUP BY over every job, 0.1 s at a million)."""
+        if self.has_tally:
+            counts: dict[str, int] = {}
+            for status, _, jobs, _, _ in self.tally():
+                counts[status] = counts.get(status, 0) + jobs
+            return counts
         rows = self._db.execute("SELECT status, COUNT(*) AS n FROM jobs GROUP BY status")
         return {r["status"]: r["n"] for r in rows}
 

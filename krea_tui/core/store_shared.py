@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from krea_tui.core.store import StoredJob
 
 
-
 @dataclass(frozen=True, slots=True)
 class QueueState:
     paused: bool = False
@@ -106,7 +105,9 @@ class SharedQueue:
         """SQL for the jobs that count against the in-flight limit: a POST under way anywhere,
         or on the server and not finished (any status the service adds later included). Asked
         at every claim: through the status index (a scan took 0.7 s at a million jobs)."""
-        return f"status = 'submitting' OR ({self.active_where()})"
+        active = self.active_where()
+        # "OR (0)" (nothing on the server) made SQLite scan the status index whole.
+        return "status = 'submitting'" if active == "0" else f"status = 'submitting' OR ({active})"
 
     def claim_next_held(self, max_in_flight: int, now: datetime) -> StoredJob | None:
         """Move the first held job to `submitting` for this process, if the queue may send one
@@ -116,7 +117,9 @@ class SharedQueue:
             state = self.queue_state()
             if state.paused or state.reconciling:
                 return None
-            in_flight = self._db.execute(f"SELECT COUNT(*) FROM jobs WHERE {self.in_flight_where()}")
+            in_flight = self._db.execute(
+                f"SELECT COUNT(*) FROM jobs WHERE {self.in_flight_where()}"
+            )
             if int(in_flight.fetchone()[0]) >= max_in_flight:
                 return None
             row = self._db.execute(

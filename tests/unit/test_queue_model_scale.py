@@ -78,3 +78,19 @@ def test_the_newest_job_is_kept_through_changes_not_searched_for_each_time(
     store.remove([later.local_id])
     model.apply([RemovedEvent((later.local_id,))])
     assert model.newest_id() == newest  # looked for again, once
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_where_a_job_is_counted_from_the_nearest_known_place_is_right_everywhere(
+    store: JobStore, reverse: bool
+) -> None:
+    for n in range(90):
+        store.add_job(FLUX, {"prompt": f"more {n}"}, now=T0)
+    model = QueueModel(store, now=lambda: T0, view=QueueView(reverse=reverse))
+    want = [row.local_id for row in model.window(0, 200)]  # type: ignore[union-attr]
+    assert len(want) == 120
+    for offsets in ([], [0], [60], [110, 5], [30, 90, 70]):
+        fresh = QueueModel(store, now=lambda: T0, view=QueueView(reverse=reverse))
+        for offset in offsets:
+            fresh.window(offset, 7)  # leaves anchors at these windows' edges
+        assert [fresh.index_of(i) for i in want] == list(range(120)), offsets
