@@ -48,6 +48,8 @@ from krea_tui.core.store import JobStore, StoredJob
 # Up to this many jobs, any filter runs as it is typed (reading every job takes ~50 ms here);
 # beyond, one that must read every job waits for Enter (`filter_waits`).
 SCAN_FREE = 50_000
+# How many of the newest jobs `newest_id` looks through before asking the whole history.
+NEWEST_FIRST = 2_000
 
 
 class QueueModel(QueueMarks):
@@ -226,11 +228,25 @@ class QueueModel(QueueMarks):
         order it was added in, which moving a held job does not change), wherever the view
         puts it: the row a following cursor sits on."""
         if not self._newest_known:
-            row = self.store.first(
-                f"SELECT created_at, jobs.rowid, local_id FROM jobs WHERE {self._where.text}"
-                " ORDER BY created_at DESC, jobs.rowid DESC LIMIT 1",
-                self._where.args,
-            )
+            where, args = self._where.text, self._where.args
+            # The newest few thousand jobs first, walked down the creation index: a filter
+            # that matches any of them is answered there (SQLite, left to itself, sorted
+            # every match of a word: 0.9 s for one in a fifth of a million jobs). Then all.
+            row = None
+            if self.store.schema_version >= 4:  # has jobs_created
+                row = self.store.first(
+                    "SELECT created_at, rowid, local_id FROM (SELECT jobs.rowid AS rowid, *"
+                    " FROM jobs INDEXED BY jobs_created"
+                    " ORDER BY created_at DESC, jobs.rowid DESC"
+                    f" LIMIT {NEWEST_FIRST}) AS jobs WHERE {where} LIMIT 1",
+                    args,
+                )
+            if row is None:
+                row = self.store.first(
+                    f"SELECT created_at, jobs.rowid, local_id FROM jobs WHERE {where}"
+                    " ORDER BY created_at DESC, jobs.rowid DESC LIMIT 1",
+                    args,
+                )
             self._newest = None if row is None else (str(row[0]), int(row[1]), str(row[2]))
             self._newest_known = True
         return None if self._newest is None else self._newest[2]

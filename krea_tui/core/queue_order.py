@@ -56,9 +56,9 @@ class QueueOrder:
             (position - float(low), -1, None),
             (float(high) - position, total, None),
         ]
-        for offset, key in self.anchors.items():
+        for offset, anchor in self.anchors.items():
             natural = total - 1 - offset if self.reverse else offset
-            places.append((abs(position - key[0]), natural, key))
+            places.append((abs(position - anchor[0]), natural, anchor))
         _, natural, key = min(places, key=lambda place: place[0])
         if key is None and natural < 0:
             found = self._count("(position, jobs.rowid) < (?, ?)", target)
