@@ -72,6 +72,52 @@ def add_wait_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=float, help="give up waiting after this many seconds")
 
 
+def add_style_commands(command: Any) -> None:
+    """`styles` (list, share, unshare) and `train-style` (headless_styles.py)."""
+    styles = command("styles", "list the styles (LoRAs) this token may use, or share one")
+    which = styles.add_mutually_exclusive_group()
+    for flag, word, text in (
+        ("--mine", "mine", "only styles you trained"),
+        ("--shared", "shared", "only styles shared with your workspace"),
+        ("--krea", "krea", "only Krea's own styles"),
+        ("--community", "community", "only public styles of other users"),
+        ("--public", "public", "only public styles"),
+    ):
+        which.add_argument(flag, dest="which", action="store_const", const=word, help=text)
+    styles.add_argument("--liked", action="store_true", help="only styles you liked")
+    styles.add_argument("--model", dest="style_model", metavar="M", help="only styles for M "
+                        "(flux_dev, wan, qwen, ...)")  # fmt: skip
+    styles.add_argument("--limit", type=int, default=100, help="at most N (default 100)")
+    styles.add_argument("--json", action="store_true", help="one JSON record per style")
+    actions = styles.add_subparsers(dest="styles_action", metavar="ACTION")
+    for name, text in (
+        ("share", "share a style you trained with your workspace"),
+        ("unshare", "stop sharing a style with your workspace"),
+    ):
+        sub = actions.add_parser(name, help=text, description=text)
+        sub.add_argument("id", metavar="ID", help="the style's id")
+
+    train = command(
+        "train-style",
+        "train a style (LoRA) from a folder of pictures: uploads them, says the steps and the "
+        "price, and asks first; the training is a job of the queue",
+    )
+    train.add_argument("name", help="the style's name")
+    train.add_argument("dir", metavar="DIR", help="a folder of JPEG, PNG, WebP or HEIC pictures")
+    train.add_argument("--model", default="flux_dev", help="flux_dev (default), flux_schnell, "
+                       "wan, wan22, qwen or z-image")  # fmt: skip
+    train.add_argument("--type", help="Style, Object, Character or Default (the service's "
+                       "default: Default, or Style for qwen and z-image)")  # fmt: skip
+    train.add_argument("--trigger", metavar="WORD", help="the word that calls the style up")
+    train.add_argument("--steps", type=int, default=1000, help="training steps, 1-2000 "
+                       "(default 1000); the price is per step")  # fmt: skip
+    train.add_argument(
+        "-y", "--yes", action="store_true",
+        help="send without asking (needed when stdin is not a terminal, as in scripts)",
+    )  # fmt: skip
+    add_wait_arguments(train)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="krea-tui",
@@ -168,6 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
     asset_list.add_argument("--json", action="store_true", help="one JSON record per asset")
     asset_delete = asset_actions.add_parser("delete", help="delete uploads by id")
     asset_delete.add_argument("ids", nargs="+", metavar="ID", help="asset id")
+
+    add_style_commands(command)
 
     status = command("status", "one line about the history (running, waiting, done, failed)")
     status.add_argument(

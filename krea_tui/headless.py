@@ -622,6 +622,18 @@ async def cmd_enhance(runtime: Runtime, args: argparse.Namespace) -> int:
     return await enhance(runtime, args)
 
 
+async def cmd_styles(runtime: Runtime, args: argparse.Namespace) -> int:
+    from krea_tui.headless_styles import cmd_styles as styles
+
+    return await styles(runtime, args)
+
+
+async def cmd_train_style(runtime: Runtime, args: argparse.Namespace) -> int:
+    from krea_tui.headless_styles import cmd_train_style as train
+
+    return await train(runtime, args)
+
+
 COMMANDS = {
     "submit": cmd_submit,
     "enhance": cmd_enhance,
@@ -631,6 +643,8 @@ COMMANDS = {
     "cancel": cmd_cancel,
     "import": cmd_import,
     "assets": cmd_assets,
+    "styles": cmd_styles,
+    "train-style": cmd_train_style,
 }
 
 

@@ -47,6 +47,7 @@ from krea_tui.core.errors import (
 )
 from krea_tui.core.files import media_type, replacing
 from krea_tui.core.models import Job
+from krea_tui.core.styles import TRAIN_MODEL, Style
 
 DEFAULT_BASE_URL = "https://api.krea.ai"
 # No read timeout of httpx's own for API calls: its timer counts a stopped process's stop, and
@@ -92,6 +93,8 @@ def model_endpoint(model_path: str) -> str:
     path = model_path.strip().strip("/")
     if path.startswith("generate/"):
         path = path[len("generate/") :]
+    if path.startswith("styles/"):  # a training (core/styles.py): POST /styles/train
+        return f"/{path}"
     if not path.startswith(("image/", "video/", "enhance/", "3d/")):
         path = f"image/{path}"
     return f"/generate/{path}"
@@ -323,6 +326,78 @@ class KreaClient:
         path = f"/assets/{quote(asset_id, safe='')}"
         await self._json("DELETE", path, route="DELETE /assets/{id}")
 
+    # -- styles (reference §3.6) ---------------------------------------------------------------
+
+    async def list_styles(
+        self,
+        *,
+        filter: str | None = None,
+        liked: bool = False,
+        ids: Sequence[str] = (),
+        user: str | None = None,
+        model: str | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> tuple[list[Style], str | None]:
+        """One page of `GET /styles` and the next page's cursor (or None)."""
+        params: dict[str, Any] = {"limit": max(1, min(1000, int(limit)))}
+        if filter:
+            params["filter"] = filter
+        if liked:
+            params["liked"] = "true"
+        if ids:
+            params["ids"] = ",".join(ids)
+        if user:
+            params["user"] = user
+        if model:
+            params["model"] = model
+        if cursor:
+            params["cursor"] = cursor
+        data = await self._json("GET", "/styles", route="GET /styles", params=params)
+        if not isinstance(data, Mapping) or not isinstance(data.get("items", []), list):
+            raise UnexpectedResponseError("the style list answer has no 'items' list", status=200)
+        styles = []
+        for item in data.get("items", []):
+            try:
+                styles.append(Style.from_api(item))
+            except ValueError:
+                log.warning("skipping a style list item without an id")
+        next_cursor = data.get("next_cursor", data.get("nextCursor"))
+        return styles, str(next_cursor) if next_cursor else None
+
+    async def get_style(self, style_id: str) -> Style:
+        """NotFoundError when there is none this token may see."""
+        path = f"/styles/{quote(style_id, safe='')}"
+        return _style(await self._json("GET", path, route="GET /styles/{id}"))
+
+    async def update_style(self, style_id: str, **changes: Any) -> Style:
+        """`PATCH /styles/{id}` with `public`, `title`, `urls` or `cover_url` (owner only)."""
+        path = f"/styles/{quote(style_id, safe='')}"
+        return _style(await self._json("PATCH", path, route="PATCH /styles/{id}", json=changes))
+
+    async def style_share_link(self, style_id: str) -> tuple[str, bool]:
+        """(the share link, whether it was made just now)."""
+        path = f"/styles/{quote(style_id, safe='')}/share/link"
+        data = await self._json("GET", path, route="GET /styles/{id}/share/link")
+        if not isinstance(data, Mapping) or not isinstance(data.get("share_link"), str):
+            raise UnexpectedResponseError("the share answer has no 'share_link'", status=200)
+        return str(data["share_link"]), bool(data.get("is_new"))
+
+    async def share_style(self, style_id: str) -> dict[str, Any]:
+        """Share with the workspace; the answer (`workspace`: id, name, is_default). A
+        KreaError with the server's words: 403 when not the owner, 404 when not visible."""
+        path = f"/styles/{quote(style_id, safe='')}/share/workspace"
+        data = await self._json("POST", path, route="POST /styles/{id}/share/workspace")
+        return dict(data) if isinstance(data, Mapping) else {}
+
+    async def unshare_style(self, style_id: str) -> None:
+        path = f"/styles/{quote(style_id, safe='')}/share/workspace"
+        await self._json("DELETE", path, route="DELETE /styles/{id}/share/workspace")
+
+    async def train_style(self, body: Mapping[str, Any], *, webhook_url: str | None = None) -> Job:
+        """`POST /styles/train` directly (the queue sends trainings through `generate`)."""
+        return await self.generate(TRAIN_MODEL, body, webhook_url=webhook_url)
+
     async def download(
         self, url: str, dest: Path | str, *, max_bytes: int = MAX_DOWNLOAD_BYTES
     ) -> Path:
@@ -522,6 +597,13 @@ def _asset(data: Any) -> Asset:
         return Asset.from_api(data)
     except ValueError as exc:
         raise UnexpectedResponseError(f"not an asset: {exc}", status=200) from None
+
+
+def _style(data: Any) -> Style:
+    try:
+        return Style.from_api(data)
+    except ValueError as exc:
+        raise UnexpectedResponseError(f"not a style: {exc}", status=200) from None
 
 
 class _ProgressReader(io.BytesIO):

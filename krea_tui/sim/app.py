@@ -32,8 +32,11 @@ from krea_tui.sim.config import SimConfig
 from krea_tui.sim.enhance import Enhancer, EnhanceRefused, is_enhance, media_type
 from krea_tui.sim.faults import CONCURRENCY_MESSAGE, FaultMiddleware, RequestStats
 from krea_tui.sim.images import ImageCache
+from krea_tui.sim.jobs import LORA_TRAINING, JobRequest
 from krea_tui.sim.openapi import build_openapi
 from krea_tui.sim.state import STATUSES, BacklogFull, Clock, PaymentRequired, SimState, parse_cursor
+from krea_tui.sim.styles import StyleStore
+from krea_tui.sim.styles import routes as style_routes
 from krea_tui.sim.webhooks import WebhookSender
 
 NOT_AUTHENTICATED = "You are not authenticated."
@@ -79,6 +82,7 @@ class Simulator:
         self.images = ImageCache()
         self.enhancer = Enhancer(self._result_bytes)
         self.assets = AssetStore(clock)
+        self.styles = StyleStore(lambda: self.state.jobs_of_type(LORA_TRAINING))
         self.webhooks = WebhookSender(
             duplicates=lambda: self.config.webhook_duplicates,
             retries=lambda: self.config.webhook_retries,
@@ -94,6 +98,7 @@ class Simulator:
             Route("/openapi.json", self.openapi, methods=["GET"]),
             Route("/results/{job_id}/{name}", self.result_file, methods=["GET"]),
             *asset_routes(self),
+            *style_routes(self),
         ]
         if config.admin_enabled:
             routes += admin.routes(self)
@@ -143,6 +148,7 @@ class Simulator:
         """Forget jobs, counts and deliveries; the config (faults included) stays."""
         self.state.reset()
         self.assets.reset()
+        self.styles.reset()
         self.stats.reset()
         self.webhooks.reset()
         self.asgi.reseed(self.config.seed)
@@ -213,6 +219,9 @@ class Simulator:
         refused = check_inputs(self.assets, model, normalized, request, self._base_url(request))
         if refused is not None:
             return refused
+        unusable = self.styles.usable_problems(token, normalized)
+        if unusable:
+            return error(400, " ".join(unusable))
         if model.kind == "enhance":
             try:
                 job = await self.enhancer.job_request(
@@ -239,6 +248,16 @@ class Simulator:
         except BacklogFull as exc:
             return error(429, CONCURRENCY_MESSAGE, {"Retry-After": str(exc.retry_after)})
         return JSONResponse(created, headers=self._deprecation_headers(model.path))
+
+    def create_job(self, token: str, job: JobRequest) -> Response:
+        """Queue a job for `token` (POST /styles/train's): its JSON, or the 402/429."""
+        try:
+            created = self.state.create(token, job)
+        except PaymentRequired as exc:
+            return error(402, str(exc))
+        except BacklogFull as exc:
+            return error(429, CONCURRENCY_MESSAGE, {"Retry-After": str(exc.retry_after)})
+        return JSONResponse(created)
 
     def _deprecation_headers(self, path: str) -> dict[str, str] | None:
         sunset = self.config.deprecated.get(path)

@@ -6,6 +6,7 @@ Pure data and pure functions of time; SimState (state.py) owns the queues and th
 from __future__ import annotations
 
 import math
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +25,7 @@ STATUSES: tuple[str, ...] = (
 PHASES: tuple[str, ...] = STATUSES[1:6]
 TERMINAL: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
 CANCELLABLE: frozenset[str] = frozenset({"queued", "processing"})  # reference §3.3
+LORA_TRAINING = "loraTraining"  # the job type of POST /styles/train (reference §2.1, §3.6)
 # Share of a job's duration spent in each phase; sampling is where the GPU time goes.
 PHASE_SHARE: tuple[float, ...] = (0.08, 0.07, 0.25, 0.35, 0.25)
 
@@ -143,6 +145,8 @@ class SimJob:
             body["completed_at"] = iso_seconds(max(self.terminal_at, self.created_ms / 1000))
         if status == "completed":
             body["result"] = {"urls": [f"{base}/{self.request.result_name}"]}
+            if self.request.job_type == LORA_TRAINING:
+                body["result"]["style_id"] = trained_style_id(self.job_id)
         elif status == "failed":
             body["result"] = {"error": self.outcome.message}
             body["error"] = {"code": self.outcome.code, "message": self.outcome.message}
@@ -154,6 +158,12 @@ class SimJob:
             # Both pending shapes are documented (OAS `null`, a real response `{}`); serve both.
             body["result"] = {}
         return body
+
+
+def trained_style_id(job_id: str) -> str:
+    """The style a completed `loraTraining` job made: derived from the job, so a durable
+    simulator's trained styles come back with its jobs."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"krea-sim:style:{job_id}"))
 
 
 def iso_ms(epoch_ms: int) -> str:

@@ -288,6 +288,17 @@ class SimState:
             ]
             return {"job_id": job.job_id, "model": job.request.model, "timeline": events}
 
+    def jobs_of_type(self, job_type: str) -> builtins.list[tuple[SimJob, str]]:
+        """(job, current status) of every job of this type, oldest first (styles/train's)."""
+        with self._lock:
+            now = self.clock()
+            self._advance(now)
+            return [
+                (job, job.status_at(now))
+                for job in self._jobs.values()
+                if job.request.job_type == job_type
+            ]
+
     def status_counts(self) -> dict[str, int]:
         with self._lock:
             now = self.clock()

@@ -43,6 +43,12 @@ def key_hints(app: KreaApp, screen: Screen[Any]) -> dict[str, str]:
     return {action: ", ".join(shown) for action, shown in keys.items()}
 
 
+def _open_styles(app: KreaApp) -> None:
+    from krea_tui.tui.screens.styles import open_styles
+
+    open_styles(app)
+
+
 class KreaCommands(Provider):
     def _commands(self) -> list[tuple[str, str, Callable[[], Any]]]:
         app: KreaApp = self.app  # type: ignore[assignment]
@@ -64,6 +70,17 @@ class KreaCommands(Provider):
                 "The highlighted job's batch as a grid of results",
                 "contact_sheet",
                 run("contact_sheet"),
+            ),
+            hinted(
+                "gallery: every result",
+                "Thumbnails of every result the filter matches, newest first",
+                "gallery",
+                app.action_gallery,
+            ),
+            (
+                "styles: browse",
+                "Styles (LoRAs) you may use; a pick opens a form with it",
+                partial(_open_styles, app),
             ),
             (
                 "history: import from the server",

@@ -98,9 +98,16 @@ class ComposeScreen(KreaAccess, Screen[None]):
         Binding("f4", "sweep", "Sweep", id="sweep"),
         Binding("f5", "prompt_history", "History", id="prompt-history"),
         Binding("f8", "discard_draft", "Discard draft", show=False, id="discard-draft"),
+        Binding("f9", "pick_style", "Styles", show=False, id="pick-style"),
     ]
 
-    def __init__(self, *, model: str | None = None, request: Mapping[str, Any] | None = None):
+    def __init__(
+        self,
+        *,
+        model: str | None = None,
+        request: Mapping[str, Any] | None = None,
+        parent: str | None = None,
+    ):
         super().__init__()
         self._model_path = model or DEFAULT_MODEL
         self._request = dict(request or {})
@@ -610,6 +617,25 @@ class ComposeScreen(KreaAccess, Screen[None]):
     def action_random_seed(self) -> None:
         self.query_one("#seed", Input).value = str(random.randrange(2**31 - 1))
         self.query_one("#seed-mode", Select).value = "increment"
+
+    def action_pick_style(self) -> None:
+        """The styles screen (screens/styles.py); a pick joins the styles field."""
+        from krea_tui.tui.screens.styles import StylesScreen
+
+        if self.model.field("styles") is None:
+            self.notify(f"{self.model.path} takes no styles", severity="warning")
+            return
+        self.app.push_screen(StylesScreen(self.model.path), self._add_style)
+
+    def _add_style(self, pick: Any) -> None:
+        from krea_tui.core.styles import with_style
+
+        if pick is None:
+            return
+        form = self.query_one(FieldForm)
+        body, _problems = form.values()
+        form.set_value("styles", with_style(body.get("styles"), pick.id, pick.strength))
+        self.notify(f"Style {pick.name} at {pick.strength:g}", timeout=3)
 
 
 def _problem_field(message: str) -> str:
