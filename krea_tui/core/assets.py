@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import logging
 import os
@@ -380,6 +381,17 @@ class Uploader:
         # The POST starts now, not when the job was claimed: lost POSTs are matched by time.
         engine.store.update(job.local_id, submitted_at=utcnow())
         return body, engine.store.get(job.local_id)
+
+    async def warm(self, job: StoredJob) -> None:
+        """Upload a held job's local files before it is claimed, so that claiming and
+        POSTing follow each other at once: a quit or a crash during a long upload leaves the
+        job held, not `submitting` (which the next start must take for a POST that may have
+        reached the server). Problems are left for `for_job` to report after the claim."""
+        model = self._model(job.model)
+        if model is None or self.zero_data_retention or not self.to_resolve(model, job.request):
+            return
+        with contextlib.suppress(InputProblem, KreaError, OSError):
+            await self.resolve(model, job.request)
 
 
 def input_problems(model: ModelInfo, body: Mapping[str, Any]) -> list[str]:

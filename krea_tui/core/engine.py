@@ -433,11 +433,20 @@ class JobEngine:
                 self.store.move(job_id, position)
         return True
 
-    def edit_held(self, local_id: str, request: Mapping[str, Any]) -> bool:
-        job = self.store.get(local_id)
-        if job.status != LocalStatus.HELD:
-            return False
-        self.store.update(local_id, request=request)
+    def edit_held(
+        self, local_id: str, request: Mapping[str, Any], pricing: Pricing | None = None
+    ) -> bool:
+        """Change a held job's request (False: it was sent meanwhile). With `pricing` its
+        estimate follows the new request: the spend limits add up the stored estimates."""
+        with self.store.transaction():  # checked and written at once: never a sent job
+            job = self.store.get(local_id)
+            if job.status != LocalStatus.HELD:
+                return False
+            changes: dict[str, Any] = {"request": request}
+            if pricing is not None:
+                cost, unit = pricing.cost_with_unit(job.model, request)
+                changes.update(cost_estimate=cost, cost_unit=unit)
+            self.store.update(local_id, **changes)
         return True
 
     async def cancel(self, local_id: str) -> CancelResult:

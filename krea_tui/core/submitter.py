@@ -47,6 +47,7 @@ class Submitter:
         # Turns local files in a job's image fields into URLs just before its POST (front ends
         # set it; core/assets.py). Held jobs keep the paths.
         self.inputs: Uploader | None = None
+        self._warmed: set[str] = set()  # held jobs whose files went up before their claim
 
     def _delay(self) -> float | None:
         """None: nothing to do until woken. 0: try to claim a job now. >0: wait that long."""
@@ -63,6 +64,9 @@ class Submitter:
         while not engine.flags.closing:
             delay = self._delay()
             job = None
+            if delay == 0 and self.inputs is not None:
+                await self._warm_next()
+                delay = self._delay()  # paused or stopped meanwhile
             if delay == 0:
                 job = self._claim()
             if job is None:
@@ -76,6 +80,16 @@ class Submitter:
             self.idle.clear()
             engine.announce(job, LocalStatus.HELD)
             engine.spawn(self._post(job), f"post {job.local_id[:8]}")
+
+    async def _warm_next(self) -> None:
+        """Upload the local files of the job next in line before claiming it (Uploader.warm);
+        once per job: a file that cannot go is reported when the job is claimed."""
+        assert self.inputs is not None
+        upcoming = self.engine.store.next_held()
+        if upcoming is None or upcoming.local_id in self._warmed:
+            return
+        self._warmed.add(upcoming.local_id)
+        await self.inputs.warm(upcoming)
 
     def _claim(self) -> StoredJob | None:
         """The next held job, now `submitting` for this process; None if none may be sent.

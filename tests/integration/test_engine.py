@@ -182,6 +182,26 @@ async def test_edit_held_changes_what_is_sent_and_only_while_held(
         assert dict(h.job(job.local_id).request) == edited
 
 
+async def test_editing_a_held_job_prices_it_again(make_sim: SimFactory, tmp_path: Path) -> None:
+    """The spend limits add up the stored estimates: an edit that makes the job dearer (a
+    character reference on Ideogram costs 2.5x) must change its estimate too."""
+    from krea_tui.core.catalog import bundled_catalog
+    from krea_tui.core.submit import Order
+
+    catalog = bundled_catalog()
+    ideogram = "ideogram/ideogram-3"
+    plain: dict[str, object] = {"prompt": "a poster"}
+    dearer = {**plain, "character_reference_images": ["https://x.test/face.png"]}
+    assert catalog.cost_with_unit(ideogram, dearer)[0] != catalog.cost_with_unit(ideogram, plain)[0]
+    sim = make_sim()
+    async with running_engine(sim, tmp_path) as h:
+        h.engine.pause()
+        (job,) = h.engine.submit(catalog, [Order(ideogram, [plain])])
+        assert h.engine.edit_held(job.local_id, dearer, catalog)
+        edited = h.job(job.local_id)
+        assert (edited.cost_estimate, edited.cost_unit) == catalog.cost_with_unit(ideogram, dearer)
+
+
 async def test_cancel_held_job_is_local_and_sends_nothing(
     make_sim: SimFactory, tmp_path: Path
 ) -> None:

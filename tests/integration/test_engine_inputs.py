@@ -167,3 +167,34 @@ async def test_zero_data_retention_inlines_a_result_used_as_input(
         (sent,) = sim_requests(sim, h, [second.local_id])
         assert str(sent["image_url"]).startswith("data:image/png;base64,")
         assert h.job(second.local_id).request["image_url"] == result_url  # kept as given
+
+
+async def test_quitting_during_an_upload_leaves_the_job_held_not_unknown(
+    sim: RunningSim, tmp_path: Path
+) -> None:
+    """The upload happens before the job is claimed: a POST never started, so a quit (or a
+    crash) mid-upload must not turn the job into one that may exist on the server."""
+    import asyncio
+
+    from krea_tui.core.submit import Order
+
+    photo = png(tmp_path / "photo.png")
+    started = asyncio.Event()
+    async with running_engine(sim, tmp_path) as h:
+        use_uploads(h)
+        upload = h.client.upload_asset
+
+        async def slow_upload(*args: object, **kwargs: object) -> Asset:
+            started.set()
+            await asyncio.sleep(30)  # cut off by the stop below
+            return await upload(*args, **kwargs)  # type: ignore[arg-type]
+
+        h.client.upload_asset = slow_upload  # type: ignore[method-assign]
+        (job,) = h.engine.submit(
+            bundled_catalog(), [Order(KONTEXT, [{"prompt": "p", "image_url": str(photo)}])]
+        )
+        await asyncio.wait_for(started.wait(), 10)
+        assert h.job(job.local_id).status == "held"  # not claimed while its files go up
+    async with running_engine(sim, tmp_path, start=False) as again:
+        await again.engine.start()
+        assert again.job(job.local_id).status != "unknown"

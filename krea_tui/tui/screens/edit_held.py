@@ -16,6 +16,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, TextArea
 
 from krea_tui.core.assets import validation_body
+from krea_tui.core.catalog import format_totals
 from krea_tui.core.store import StoredJob
 from krea_tui.tui.screens.modals import MODAL_CSS
 
@@ -46,12 +47,34 @@ class EditHeldModal(ModalScreen[dict[str, Any] | None]):
             text = json.dumps(dict(self._job.request), indent=2, ensure_ascii=False)
             yield TextArea(text, language=None, id="edit-request")
             yield Label("", id="edit-problem")
+            yield Label(self._price(self._job.request), id="edit-price")
             yield Label(
                 "ctrl+s saves (the job stays held in its place) · esc leaves it", classes="hint"
             )
 
     def on_mount(self) -> None:
         self.query_one(TextArea).focus()
+
+    def _price(self, request: Any) -> str:
+        """The job's estimate, and what it becomes with `request` when that differs: the
+        spend limits add up these estimates (the engine prices the edit the same way)."""
+        job = self._job
+        if job.cost_estimate is None or job.cost_unit is None:
+            return ""
+        now = format_totals({job.cost_unit: job.cost_estimate})
+        if not isinstance(request, dict) or job.model not in self._catalog:
+            return f"est. {now}"
+        cost, unit = self._catalog.cost_with_unit(job.model, request)
+        if cost is None or unit is None or (cost, unit) == (job.cost_estimate, job.cost_unit):
+            return f"est. {now}"
+        return f"est. {now} → {format_totals({unit: cost})}"
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        try:
+            request = json.loads(event.text_area.text)
+        except json.JSONDecodeError:
+            return  # the price stays what it last was; saving says what is wrong
+        self.query_one("#edit-price", Label).update(self._price(request))
 
     def problem(self, text: str) -> tuple[dict[str, Any] | None, str]:
         try:

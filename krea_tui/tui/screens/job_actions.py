@@ -285,7 +285,7 @@ class JobActions:
         def saved(request: dict[str, Any] | None) -> None:
             if request is None:
                 return
-            if not self.krea.engine.edit_held(job.local_id, request):
+            if not self.krea.engine.edit_held(job.local_id, request, self.krea.catalog):
                 self.notify(
                     f"{job.short_id} was sent meanwhile; nothing changed", severity="warning"
                 )
