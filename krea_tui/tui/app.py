@@ -48,6 +48,7 @@ class KreaApp(ReportsWorkerFailures, KeysInOrder[None]):
         Binding("q", "quit", "Quit", id="quit"),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="quit-now"),
         Binding("f1,question_mark", "help", "Help", id="help"),
+        Binding("ctrl+g", "gallery", "Gallery", show=False, id="gallery"),
     ]
 
     def get_driver_class(self) -> type[Driver]:
@@ -326,6 +327,12 @@ class KreaApp(ReportsWorkerFailures, KeysInOrder[None]):
             self.notify(f"Import failed: {exc.message}", severity="error", timeout=8)
             return
         self.notify(f"Imported {len(imported)} job(s) made elsewhere", timeout=4)
+
+    def action_gallery(self) -> None:
+        """Every result the table's filter matches, as thumbnails (screens/gallery.py)."""
+        from krea_tui.tui.screens.gallery import open_gallery
+
+        open_gallery(self)
 
     def action_help(self) -> None:
         from krea_tui.tui.screens.help import HelpScreen

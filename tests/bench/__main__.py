@@ -27,6 +27,7 @@ BENCHMARKS = (
     "queue",
     "queue_table",
     "terminal_bytes",
+    "gallery",
 )
 
 

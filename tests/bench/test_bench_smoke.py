@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.bench import downloads, images, queue, queue_history, status, table
+from tests.bench import downloads, gallery, images, queue, queue_history, status, table
 from tests.bench.common import Figure, build_history, percentile, wait_loaded
 from tests.bench.simproc import sim_process
 
@@ -109,3 +109,22 @@ async def test_downloads_all_land_by_engine_and_by_curl(tmp_path: Path) -> None:
         _, landed = await downloads.engine_all(sim, urls, tmp_path / "engine")
     assert landed == count
     assert len(list((tmp_path / "curl").iterdir())) == count
+
+
+async def test_gallery_scrolls_to_the_last_result_and_makes_each_thumbnail_once() -> None:
+    count = 150
+    found = await gallery.measure(count, quick=True)
+    assert found["count"] == count
+    down, up = found["down"], found["up"]
+    assert found["at_end"] == count - 1  # page-down reached the last result
+    assert len(down["latencies"]) == len(down["fills"]) >= count // found["per_page"]
+    assert len(up["latencies"]) == len(down["latencies"])  # every key brought its frame
+    assert all(0.0 <= share <= 1.0 for share in down["filled_at_frame"])
+    # A thumbnail is made at most once however often its tile is drawn, and a gallery opened
+    # again reads the first screen's back from the disk.
+    assert found["cold"]["made"] >= found["cold"]["visible"]
+    assert found["made"] <= count
+    assert found["warm"]["made"] == 0
+    assert found["warm"]["read"] >= found["warm"]["visible"]
+    # The results are read a window at a time: never the whole list again and again.
+    assert found["rows_read"] <= 2 * count
