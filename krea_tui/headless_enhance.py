@@ -17,6 +17,7 @@ from krea_tui.core.enhance import (
     EnhancePlan,
     Picture,
     enhancer,
+    header_fetch,
     pictures_of,
     plan_enhance,
     send,
@@ -44,7 +45,7 @@ async def plan_for(runtime: Runtime, args: argparse.Namespace) -> EnhancePlan:
     # The model and scale are checked before any picture is fetched to learn its size.
     enhancer(runtime.catalog, args.model)
     target_size(1, 1, args.scale, None)
-    with_sizes = await sized(pictures, runtime.client.fetch)
+    with_sizes = await sized(pictures, header_fetch(runtime.client))  # headers, not files
     return plan_enhance(runtime.catalog, args.model, args.scale, with_sizes, extra=extra)
 
 

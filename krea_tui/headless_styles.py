@@ -21,7 +21,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from krea_tui.core.assets import InputProblem
+from krea_tui.core.assets import NO_TRAINING_UNDER_ZDR, InputProblem
 from krea_tui.core.errors import KreaError
 from krea_tui.core.store import StoredJob
 from krea_tui.core.styles import (
@@ -146,6 +146,7 @@ def _plan(
 
 
 async def cmd_train_style(runtime: Runtime, args: argparse.Namespace) -> int:
+    _refuse_under_zdr(runtime)
     try:
         pictures = training_pictures(Path(args.dir).expanduser())
     except StyleProblem as exc:
@@ -168,6 +169,7 @@ async def cmd_train_style(runtime: Runtime, args: argparse.Namespace) -> int:
 
 async def upload_pictures(runtime: Runtime, pictures: Sequence[Path]) -> list[str]:
     """Each picture's asset URL, uploading those not uploaded before (progress on stderr)."""
+    _refuse_under_zdr(runtime)
     uploader = runtime.engine.submitter.inputs
     if uploader is None:
         raise SetupError("nothing sent: this connection cannot upload files")
@@ -181,6 +183,14 @@ async def upload_pictures(runtime: Runtime, pictures: Sequence[Path]) -> list[st
         raise SetupError(f"nothing sent: {exc.message}") from None
     finally:
         uploader.on_progress = before
+
+
+def _refuse_under_zdr(runtime: Runtime) -> None:
+    """Under Zero Data Retention the pictures would go inline, and the history would keep
+    them, base64, in the training's request: refused before anything is read."""
+    uploader = runtime.engine.submitter.inputs
+    if uploader is not None and uploader.zero_data_retention:
+        raise UsageError(f"nothing sent: {NO_TRAINING_UNDER_ZDR}")
 
 
 async def _finish(runtime: Runtime, jobs: Sequence[StoredJob], args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ import time
 import zlib
 from collections import Counter
 from collections.abc import (
+    AsyncGenerator,
     AsyncIterator,
     Awaitable,
     Callable,
@@ -28,7 +29,7 @@ from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, BinaryIO
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 
@@ -58,6 +59,9 @@ DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=None, write=30.0, pool=10.0)
 DOWNLOAD_TIMEOUT = httpx.Timeout(connect=10.0, read=120.0, write=30.0, pool=30.0)
 DEFAULT_LIMITS = httpx.Limits(max_connections=32, max_keepalive_connections=16)
 MAX_DOWNLOAD_BYTES = 512 * 1024 * 1024
+# `fetch(enough=...)` asks whether it has enough only while this much has come (a picture's
+# header is within its first few KB, past EXIF and colour profiles); past it, all is read.
+ENOUGH_BYTES = 1024 * 1024
 # A whole result download, from the request to the last byte: httpx's read timeout is per
 # chunk, so a CDN dripping a byte every few seconds would otherwise hold a download slot (and
 # `--wait`) for ever. Generous: 512 MiB at under 1 MB/s still fits.
@@ -407,12 +411,20 @@ class KreaClient:
             await self.download_into(url, out, max_bytes=max_bytes)
         return dest
 
-    async def fetch(self, url: str, *, max_bytes: int = MAX_DOWNLOAD_BYTES) -> bytes:
+    async def fetch(
+        self,
+        url: str,
+        *,
+        max_bytes: int = MAX_DOWNLOAD_BYTES,
+        enough: Callable[[bytes], bool] | None = None,
+    ) -> bytes:
         """A small result file's bytes in memory (previews). Bytes that are no image, video or
         model (an HTML page answered with 200 by a CDN or a captive portal) raise
-        UnexpectedResponseError instead of being saved as a result."""
+        UnexpectedResponseError instead of being saved as a result. With `enough`, only the
+        start of the body: the download stops once `enough(the bytes so far)` holds (asked
+        while at most ENOUGH_BYTES have come), e.g. once a picture's header gives its size."""
         out = io.BytesIO()
-        await self.download_into(url, out, max_bytes=max_bytes)
+        await self.download_into(url, out, max_bytes=max_bytes, enough=enough)
         data = out.getvalue()
         if media_type(data[:16]) is None:
             start = data[:40].decode("ascii", "replace")
@@ -422,18 +434,37 @@ class KreaClient:
         return data
 
     async def download_into(
-        self, url: str, out: BinaryIO, *, max_bytes: int = MAX_DOWNLOAD_BYTES
+        self,
+        url: str,
+        out: BinaryIO,
+        *,
+        max_bytes: int = MAX_DOWNLOAD_BYTES,
+        enough: Callable[[bytes], bool] | None = None,
     ) -> int:
         """Write a result's body, decoded, into `out`; how many bytes. Never more than
         `max_bytes` (UnexpectedResponseError), and never longer than DOWNLOAD_DEADLINE seconds
-        or slower than DOWNLOAD_MIN_RATE (RequestTimeout, which is worth retrying)."""
+        or slower than DOWNLOAD_MIN_RATE (RequestTimeout, which is worth retrying).
+
+        Only an absolute http(s) URL is fetched: a relative one (a server's `cover_url` of
+        `/styles/X/share/link`) would be resolved against the API and sent the token, with
+        whatever that route does; it is refused before any request (UnexpectedResponseError)."""
+        check_absolute(url)
         deadline = DOWNLOAD_DEADLINE
         size = 0
+        head = bytearray()  # what `enough` is asked about
         try:
             async with asyncio.timeout(deadline):
-                async for chunk in self._result_chunks(url, max_bytes):
-                    out.write(chunk)
-                    size += len(chunk)
+                chunks = self._result_chunks(url, max_bytes)
+                try:
+                    async for chunk in chunks:
+                        out.write(chunk)
+                        size += len(chunk)
+                        if enough is not None and size <= ENOUGH_BYTES:
+                            head += chunk
+                            if enough(bytes(head)):
+                                break  # the rest is not needed: the stream is closed unread
+                finally:
+                    await chunks.aclose()
         except TimeoutError:
             raise RequestTimeout(
                 f"GET {url}: the download did not finish within {deadline:g} s "
@@ -442,7 +473,7 @@ class KreaClient:
             ) from None
         return size
 
-    async def _result_chunks(self, url: str, max_bytes: int) -> AsyncIterator[bytes]:
+    async def _result_chunks(self, url: str, max_bytes: int) -> AsyncGenerator[bytes, None]:
         """The body of a result URL, decoded a bounded piece at a time, refusing to go past
         `max_bytes` decoded bytes and giving up on a trickle."""
         async with self._stream("GET", url, route="GET result") as response:
@@ -590,6 +621,20 @@ class KreaClient:
     def _stream(self, method: str, url: str, *, route: str) -> _StreamContext:
         self.request_counts[route] += 1
         return _StreamContext(self, method, url)
+
+
+def check_absolute(url: str) -> None:
+    """UnexpectedResponseError unless `url` is an absolute http(s) URL with a host."""
+    try:
+        parts = urlsplit(url)
+        absolute = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        absolute = False
+    if not absolute:
+        raise UnexpectedResponseError(
+            f"{url[:200]!r} is no absolute http(s) URL: pictures are fetched only from one "
+            "(a relative link would go to the API, with the token)"
+        )
 
 
 def _asset(data: Any) -> Asset:

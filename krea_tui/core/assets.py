@@ -69,6 +69,14 @@ VERIFIED_FOR = 600.0
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
 
+# Why a training cannot be sent under Zero Data Retention (the TUI and `train-style` say it).
+NO_TRAINING_UNDER_ZDR = (
+    "training a style is not possible with Zero Data Retention on: a training needs its "
+    "pictures uploaded as assets, and nothing is uploaded in that mode "
+    "(zero_data_retention in the config)"
+)
+
+
 class InputProblem(ValueError):
     """A local input cannot be sent: the message names the file and says why."""
 
@@ -94,6 +102,27 @@ class UploadProgress:
     total: int
     reused: bool = False  # the history knew this file: nothing was sent
     done: bool = False
+
+
+def without_query(url: str) -> str:
+    """`url` without its query and fragment: what a message may show of a signed URL."""
+    parts = urlsplit(url)
+    return parts._replace(query="", fragment="").geturl()
+
+
+def same_origin(url: str, origin: str) -> bool:
+    """Whether `url` is on `origin`'s scheme, host and port (where the API token goes)."""
+    ports = {"http": 80, "https": 443}
+
+    def key(text: str) -> tuple[str, str, int | None]:
+        try:
+            parts = urlsplit(text)
+            scheme = parts.scheme.lower()
+            return scheme, (parts.hostname or "").lower(), parts.port or ports.get(scheme)
+        except ValueError:  # a port that is no number
+            return "", text, None
+
+    return key(url) == key(origin)
 
 
 def is_local(value: str) -> bool:
@@ -292,16 +321,26 @@ class Uploader:
             return await self._upload(file)
 
     async def _inline(self, url: str) -> str:
-        """The picture at `url` as a data: URI (it is downloaded: a result, usually)."""
+        """The picture at `url` as a data: URI (it is downloaded: a result, usually).
+
+        An HTTP error from any host but the API's (a CDN's 401, 403, 404, 5xx...) is this
+        input's problem, InputProblem: it says nothing of the API token or the account, so it
+        fails this job alone and never pauses the queue. The URL is named without its query
+        (signed URLs carry their signature there)."""
+        shown = without_query(url)
         try:
             data = await self.client.fetch(url, max_bytes=MAX_ASSET_BYTES)
         except KreaError as exc:
-            exc.message = f"reading {url} to send it inline (Zero Data Retention): {exc.message}"
+            said = exc.message.replace(url, shown)
+            message = f"reading {shown} to send it inline (Zero Data Retention): {said}"
+            if not isinstance(exc, TransportError) and not same_origin(url, self.origin):
+                raise InputProblem(message) from None
+            exc.message = message
             exc.args = (exc.message,)
             raise
         kind = asset_kind(data[:HEAD_BYTES])
         if kind is None or not kind.image:
-            raise InputProblem(f"{url} is no picture: image inputs take {IMAGE_TEXT} files")
+            raise InputProblem(f"{shown} is no picture: image inputs take {IMAGE_TEXT} files")
         return f"data:{kind.mime};base64,{base64.b64encode(data).decode('ascii')}"
 
     async def _still_there(self, sha256: str, asset_id: str) -> bool:

@@ -5,7 +5,8 @@ does, in three steps:
 
 1. `pictures_of(job)` (or `Picture(url)` for a bare link): the pictures to enhance.
 2. `await sized(pictures, fetch)`: each with its pixel size, read from the saved file's header
-   when there is one, else from the fetched picture (`KreaClient.fetch`).
+   when there is one, else from the fetched picture (`KreaClient.fetch`; with
+   `header_fetch(client)`, only until its header gives the size).
 3. `plan_enhance(catalog, model, scale, sized_pictures)`: the target size of each (the source
    times `scale`, within the upscaler's largest side and what krea-tui can show), a request
    body valid for the model, and the price (`plan.cost_text(catalog)`) to show before sending;
@@ -68,7 +69,11 @@ class EnhancePlan:
     items: tuple[EnhanceItem, ...] = field(default=())
 
     def order(self) -> Order:
-        return Order(self.model.path, [item.body for item in self.items])
+        return Order(
+            self.model.path,
+            [item.body for item in self.items],
+            parents=[item.picture.parent for item in self.items],
+        )
 
     def cost_text(self, catalog: Catalog) -> str:
         """The total price, as every question before sending says it: "est. 4 × $0.10 = $0.400"."""
@@ -200,8 +205,36 @@ def local_size(picture: Picture) -> tuple[int, int] | None:
         return None
 
 
+def size_known(data: bytes) -> bool:
+    """Whether the start of a picture, `data`, already gives its size (from its header)."""
+    try:
+        picture_size(io.BytesIO(data))
+    except PictureError:
+        return False  # not yet (or never: then the whole file is read, and `sized` says why)
+    return True
+
+
+class HeadFetcher(Protocol):
+    """What `header_fetch` needs: `KreaClient.fetch`, which can stop once it has enough."""
+
+    async def fetch(
+        self, url: str, *, max_bytes: int = ..., enough: Callable[[bytes], bool] | None = ...
+    ) -> bytes: ...
+
+
+def header_fetch(client: HeadFetcher) -> Fetch:
+    """A Fetch for `sized` that reads each picture only until its header gives its size,
+    instead of downloading the whole file."""
+
+    async def fetch(url: str) -> bytes:
+        return await client.fetch(url, enough=size_known)
+
+    return fetch
+
+
 async def sized(pictures: Sequence[Picture], fetch: Fetch) -> list[tuple[Picture, tuple[int, int]]]:
-    """Each picture with its size: from its saved copy, else from its fetched bytes."""
+    """Each picture with its size: from its saved copy, else from its fetched bytes (only its
+    start, with `header_fetch`)."""
     out: list[tuple[Picture, tuple[int, int]]] = []
     for picture in pictures:
         size = local_size(picture)

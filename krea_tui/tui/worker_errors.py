@@ -21,6 +21,15 @@ WHAT_FAILED = {
     "sheet-pictures": "Drawing the contact sheet's pictures",
     "thumbnail": "Drawing the thumbnail",
     "viewer-image": "Showing the picture",
+    "thumbs": "Drawing the gallery's thumbnails",
+    "styles": "Reading the styles",
+    "cover": "Drawing the style's cover",
+    "train-scan": "Looking at the training folder",
+    "train-style": "Sending the style training",
+    "enhance": "Preparing the enhance",
+    "enhance-sizing": "Sizing the pictures to enhance",
+    "compare-pictures": "Drawing the pictures to compare",
+    "export": "Exporting",
 }
 
 

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from PIL import Image as PILImage
-from PIL import UnidentifiedImageError
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -28,6 +27,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Label, Select, Static
 
 from krea_tui.core.errors import KreaError
+from krea_tui.core.pictures import MAX_PICTURE_PIXELS, configure_pillow, picture_size
 from krea_tui.core.styles import (
     DEFAULT_STRENGTH,
     FILTERS,
@@ -36,6 +36,7 @@ from krea_tui.core.styles import (
     fits,
 )
 from krea_tui.tui.widgets.halfcell import HalfcellPicture
+from krea_tui.tui.worker_errors import ReportsWorkerFailures
 
 if TYPE_CHECKING:
     from krea_tui.tui.app import KreaApp
@@ -60,7 +61,7 @@ class StylePick:
     name: str
 
 
-class StylesScreen(ModalScreen[StylePick | None]):
+class StylesScreen(ReportsWorkerFailures, ModalScreen[StylePick | None]):
     DEFAULT_CSS = """
     StylesScreen { align: center middle; }
     StylesScreen > Vertical {
@@ -162,7 +163,14 @@ class StylesScreen(ModalScreen[StylePick | None]):
     def _say(self, text: str, *, error: bool = False) -> None:
         self.query_one("#styles-note", Static).update(Text(text, style="bold red" if error else ""))
 
-    def _show(self, styles: list[Style], mine: set[str]) -> None:
+    def _show(self, listed: list[Style], mine: set[str]) -> None:
+        # A listing may name a style twice (pages that shift meanwhile): each is shown once.
+        styles: list[Style] = []
+        seen: set[str] = set()
+        for style in listed:
+            if style.id not in seen:
+                seen.add(style.id)
+                styles.append(style)
         self._styles = styles
         table: DataTable[Any] = self.query_one(DataTable)
         table.clear()
@@ -197,12 +205,13 @@ class StylesScreen(ModalScreen[StylePick | None]):
 
     async def _fetch_cover(self, url: str) -> None:
         """Fetch, decode and show one cover (through the client: it never sends the token to
-        another host); one that cannot be had leaves the pane empty."""
+        another host); one that cannot be had (or that declares more pixels than any model
+        makes) leaves the pane empty."""
         image: PILImage.Image | None = None
         try:
             data = await self.krea.engine.client.fetch(url, max_bytes=COVER_BYTES)
             image = await asyncio.to_thread(_decode, data)
-        except (KreaError, OSError, UnidentifiedImageError, ValueError):
+        except (KreaError, OSError, ValueError, PILImage.DecompressionBombError):
             image = None
         self._covers[url] = image
         self.query_one("#style-cover", HalfcellPicture).image = image
@@ -233,8 +242,17 @@ class StylesScreen(ModalScreen[StylePick | None]):
 
 
 def _decode(data: bytes) -> PILImage.Image:
-    with PILImage.open(io.BytesIO(data)) as opened:
-        image = opened.convert("RGB")
+    """A cover decoded and scaled to COVER_SIDE. The header is read first (PictureError, a
+    ValueError, for no picture or more pixels than any model makes), so nothing huge decodes;
+    other Pillow failures are ValueError too."""
+    picture_size(io.BytesIO(data), MAX_PICTURE_PIXELS, of="any model")
+    configure_pillow()
+    try:
+        with PILImage.open(io.BytesIO(data)) as opened:
+            opened.draft("RGB", (COVER_SIDE, COVER_SIDE))  # nearly free downscale for JPEG
+            image = opened.convert("RGB")
+    except Exception as exc:  # Pillow fails in many ways: OSError, SyntaxError, zlib.error…
+        raise ValueError(f"the cover is no picture Pillow can read ({exc})") from None
     image.thumbnail((COVER_SIDE, COVER_SIDE))
     return image
 

@@ -10,17 +10,19 @@ the real service; when it completes, its style is listed under "mine" on the sty
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select, Static
 
-from krea_tui.core.assets import InputProblem
+from krea_tui.core.assets import NO_TRAINING_UNDER_ZDR, InputProblem
 from krea_tui.core.errors import KreaError
 from krea_tui.core.styles import (
     DEFAULT_TRAIN_STEPS,
@@ -35,13 +37,21 @@ from krea_tui.core.styles import (
 )
 from krea_tui.core.submit import Order
 from krea_tui.tui.path_suggester import PathSuggester
+from krea_tui.tui.worker_errors import ReportsWorkerFailures
 
 if TYPE_CHECKING:
     from krea_tui.tui.app import KreaApp
 
 
-class TrainStyleModal(ModalScreen[dict[str, Any] | None]):
-    """Dismissed with the training's settings (`plan`), or None; `start_training` sends it."""
+# How long the folder field must rest before its folder is looked at (each picture is opened).
+SCAN_DELAY = 0.15
+
+
+class TrainStyleModal(ReportsWorkerFailures, ModalScreen[dict[str, Any] | None]):
+    """Dismissed with the training's settings (`plan`), or None; `start_training` sends it.
+
+    The folder is looked at (every file opened for its first bytes) only when the folder field
+    changes, in a thread, once the field rests; other fields replan from what it found."""
 
     DEFAULT_CSS = """
     TrainStyleModal { align: center middle; }
@@ -64,6 +74,8 @@ class TrainStyleModal(ModalScreen[dict[str, Any] | None]):
         self.plan: dict[str, Any] | None = None
         self.pictures: list[Path] = []
         self.summary = ""
+        self._folder = ""  # the folder field's text the scan below is of
+        self._scan: list[Path] | StyleProblem | None = None  # None: being looked at
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -101,8 +113,32 @@ class TrainStyleModal(ModalScreen[dict[str, Any] | None]):
         self.query_one("#train-name", Input).focus()
         self._replan()
 
-    def on_input_changed(self, _event: Input.Changed) -> None:
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "train-folder":
+            self._rescan(event.value.strip())
         self._replan()
+
+    def _rescan(self, folder: str) -> None:
+        if folder == self._folder and self._scan is not None:
+            return
+        self._folder, self._scan = folder, None
+        if folder:
+            self._look_at(folder)
+
+    @work(group="train-scan", exclusive=True, exit_on_error=False)
+    async def _look_at(self, folder: str) -> None:
+        await asyncio.sleep(SCAN_DELAY)  # a key typed meanwhile cancels this (exclusive)
+        try:
+            found: list[Path] | StyleProblem = await asyncio.to_thread(
+                training_pictures, Path(folder).expanduser()
+            )
+        except StyleProblem as exc:
+            found = exc
+        except OSError as exc:  # a folder that cannot be listed
+            found = StyleProblem(f"{folder}: {exc.strerror or exc}")
+        if folder == self._folder:
+            self._scan = found
+            self._replan()
 
     def on_select_changed(self, _event: Select.Changed) -> None:
         self._replan()
@@ -122,7 +158,15 @@ class TrainStyleModal(ModalScreen[dict[str, Any] | None]):
                 raise StyleProblem("the style needs a name")
             if not folder:
                 raise StyleProblem("the folder of pictures to train on")
-            self.pictures = training_pictures(Path(folder).expanduser())
+            if folder != self._folder:  # set before the field's Changed message came
+                self._rescan(folder)
+            if self._scan is None:
+                self.summary = f"looking at {folder}…"
+                shown.update(Text(self.summary, style="dim"))
+                return
+            if isinstance(self._scan, StyleProblem):
+                raise StyleProblem(str(self._scan))
+            self.pictures = self._scan
             steps = int(steps_text) if steps_text else DEFAULT_TRAIN_STEPS
             plan = training_body(
                 name,
@@ -152,6 +196,8 @@ class TrainStyleModal(ModalScreen[dict[str, Any] | None]):
 
 def open_training(app: KreaApp) -> None:
     """Ask for a training, then upload and queue it in a worker of the app."""
+    if _refused(app):
+        return
 
     def asked(plan: dict[str, Any] | None) -> None:
         if plan is not None:
@@ -162,6 +208,8 @@ def open_training(app: KreaApp) -> None:
 
 async def start_training(app: KreaApp, plan: dict[str, Any]) -> None:
     """Upload the plan's pictures (named by path) and queue the training with their URLs."""
+    if _refused(app):
+        return
     uploader = app.engine.submitter.inputs
     if uploader is None:
         app.notify("Not sent: this connection cannot upload files", severity="error")
@@ -177,3 +225,13 @@ async def start_training(app: KreaApp, plan: dict[str, Any]) -> None:
         f"Training {plan['name']!r} queued; its style is listed under “mine” once it is done",
         timeout=6,
     )
+
+
+def _refused(app: KreaApp) -> bool:
+    """Under Zero Data Retention a training is refused (said in a toast): its pictures would
+    go inline, and the history would keep them, base64, in the job's request."""
+    uploader = app.engine.submitter.inputs if app.ready else None
+    if uploader is not None and uploader.zero_data_retention:
+        app.notify(f"Not sent: {NO_TRAINING_UNDER_ZDR}", severity="error", timeout=8)
+        return True
+    return False

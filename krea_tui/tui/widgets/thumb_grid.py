@@ -47,6 +47,7 @@ from krea_tui.core.gallery_model import GalleryItem, GalleryModel
 from krea_tui.core.thumbs import ThumbCache
 from krea_tui.tui.images import UnreadablePicture
 from krea_tui.tui.widgets.halfcell import UPPER_HALF
+from krea_tui.tui.worker_errors import ReportsWorkerFailures
 
 WINDOW = 256  # items read from the model at once
 ITEMS_KEPT = 4 * WINDOW
@@ -139,7 +140,7 @@ class Tile:
             out.append(Segment(" " * right, base))
 
 
-class ThumbGrid(ScrollView, can_focus=True):
+class ThumbGrid(ReportsWorkerFailures, ScrollView, can_focus=True):
     """The grid (see the module's note). `picture` is a tile's picture in cells (cols, rows):
     fixed for the grid's life, so every thumbnail is made for one size."""
 
