@@ -190,6 +190,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     jobs.add_argument("--limit", type=int, default=50, help="newest N jobs (default 50)")
     jobs.add_argument("--json", action="store_true", help="one JSON record per job")
+    export = command(
+        "export",
+        "copy the saved results the filter chooses (with their sidecars) into DIR, never "
+        "overwriting; reads the history only",
+    )
+    export.add_argument("dir", metavar="DIR", help="the folder to copy into (made if need be)")
+    export.add_argument(
+        "--filter", default="", metavar="TEXT",
+        help="the table's filter language: 'is:pick', 'rating:>=4', 'status:done fox' "
+        "(default: every saved result)",
+    )  # fmt: skip
+    export.add_argument(
+        "--sheet", action="store_true",
+        help="also write contact-sheet.png: them all, labelled with the parameters that differ",
+    )  # fmt: skip
 
     for name, text in (
         ("wait", "wait until jobs end; their results are saved"),

@@ -93,6 +93,9 @@ def job_record(job: StoredJob) -> dict[str, Any]:
         "model": job.model,
         "request": dict(job.request),
         "batch": job.batch_id,
+        "parent": job.parent_id,  # lineage: the local id of the job it was made from
+        "rating": job.rating,  # 0-5, null unrated (core/ratings)
+        "pick": {1: "pick", -1: "reject"}.get(job.pick or 0),
         "preset": job.preset,
         "created_at": job.created_at.isoformat(),
         "finished_at": job.finished_at.isoformat() if job.finished_at else None,
@@ -666,6 +669,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         if args.command == "jobs":
             return cmd_jobs(settings, args)
+        if args.command == "export":  # the history and the files only: no runtime
+            from krea_tui.headless_export import cmd_export
+
+            return cmd_export(settings, args)
         return asyncio.run(main())
     except UsageError as exc:
         print(f"krea-tui {args.command}: {exc}", file=sys.stderr)

@@ -28,6 +28,7 @@ def requeue(
     """Send each job's request again as a new job, all in one new batch (so its end is
     announced once). Imported jobs, whose request is unknown, are skipped and counted."""
     by_model: dict[tuple[str, str | None], list[dict[str, Any]]] = {}
+    parents: dict[tuple[str, str | None], list[str | None]] = {}
     skipped = 0
     for job in jobs:
         if job.model not in catalog or not job.request:
@@ -39,9 +40,13 @@ def requeue(
             takes_seed = catalog.get(job.model).field("seed") is not None
             body = with_seeds(body, 1, takes_seed=takes_seed)[0]
         by_model.setdefault((job.model, job.preset), []).append(body)
+        parents.setdefault((job.model, job.preset), []).append(job.local_id)  # lineage
     # One submission, so one new batch: its end is announced once, and the triage screen
     # times it as a whole.
-    orders = [Order(model, bodies, preset) for (model, preset), bodies in by_model.items()]
+    orders = [
+        Order(model, bodies, preset, parents=parents[(model, preset)])
+        for (model, preset), bodies in by_model.items()
+    ]
     return engine.submit(catalog, orders), skipped
 
 

@@ -36,6 +36,7 @@ from krea_tui.core.pictures import (
     picture_size,
     result_limits,
 )
+from krea_tui.core.ratings import judgement
 from krea_tui.core.store import JobStore, StoredJob, utcnow
 
 log = logging.getLogger(__name__)
@@ -230,6 +231,8 @@ class Downloader:
     def _write(self, job: StoredJob, index: int, url: str, source: BinaryIO, target: Path) -> None:
         job_id = job.remote_id or job.local_id
         extra = {"job_id": job_id, "created_at": job.created_at.isoformat(), "index": index}
+        if job.rating is not None or job.pick is not None:  # rated before it was saved
+            extra.update(judgement(job))
         document = request_document(job.model, job.request, **extra, url=url)
         with replacing(target) as out:
             copy_with_metadata(source, out, job.model, job.request, **extra)

@@ -322,7 +322,7 @@ class JobEngine:
     ) -> list[StoredJob]:
         """Record jobs as held (one per request body), all at one price, and let the submitter
         send them. Front ends use `submit`, which prices each job and chooses the batch."""
-        held = [(model, request, preset, cost_estimate, cost_unit) for request in requests]
+        held = [(model, request, preset, cost_estimate, cost_unit, None) for request in requests]
         return self._hold(held, batch_id)
 
     def submit(
@@ -335,21 +335,32 @@ class JobEngine:
     ) -> list[StoredJob]:
         """The one way front ends send jobs: each priced from the catalogue on its own (a swept
         resolution changes the price), one batch for them all (`submit.batch_for`), stored in
-        the order given."""
+        the order given, each with its parent if the order names one (lineage)."""
         held = [
-            (order.model, body, order.preset, *pricing.cost_with_unit(order.model, body))
+            (
+                order.model,
+                body,
+                order.preset,
+                *pricing.cost_with_unit(order.model, body),
+                order.parent_of(index),
+            )
             for order in orders
-            for body in order.bodies
+            for index, body in enumerate(order.bodies)
         ]
         return self._hold(held, batch_for(orders, batch_id, now))
 
     def _hold(
         self,
-        held: Sequence[tuple[str, Mapping[str, Any], str | None, float | None, str | None]],
+        held: Sequence[
+            tuple[str, Mapping[str, Any], str | None, float | None, str | None, str | None]
+        ],
         batch_id: str | None,
     ) -> list[StoredJob]:
-        """(model, request, preset, cost, unit) each: one transaction, so a crash leaves all of
-        a submission or none of it; announced only once committed."""
+        """(model, request, preset, cost, unit, parent) each: one transaction, so a crash
+        leaves all of a submission or none of it; announced only once committed."""
+        # Lineage: a parent gaining its first child is told of too (its status unchanged, the
+        # job as it was in `before`), so a `has:children` view takes it in.
+        childless = self._childless({parent for *_, parent in held if parent})
         with self.store.transaction():
             jobs = [
                 self.store.add_job(
@@ -359,16 +370,31 @@ class JobEngine:
                     batch_id=batch_id,
                     cost_estimate=cost,
                     cost_unit=unit,
+                    parent_id=parent,
                 )
-                for model, request, preset, cost, unit in held
+                for model, request, preset, cost, unit, parent in held
             ]
         for job in jobs:
             self.publish(JobEvent(job, None, job.status))
+        for before in childless:
+            with contextlib.suppress(KeyError):
+                after = self.store.get(before.local_id)
+                self.publish(JobEvent(after, after.status, after.status, before=before))
         models = ", ".join(sorted({job.model for job in jobs}))
         batch = f" (batch {batch_id})" if batch_id else ""
         log.info("%d job(s) for %s added to the local queue%s", len(jobs), models, batch)
         self.submitter.wake.set()
         return jobs
+
+    def _childless(self, parent_ids: set[str]) -> list[StoredJob]:
+        """Those of these jobs that have no child yet (and are still in the history)."""
+        found = []
+        for local_id in sorted(parent_ids):
+            with contextlib.suppress(KeyError):
+                job = self.store.get(local_id)
+                if not job.has_children:
+                    found.append(job)
+        return found
 
     @property
     def paused(self) -> bool:

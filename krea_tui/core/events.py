@@ -22,6 +22,9 @@ class JobEvent:
     old: str | None
     new: str
     skipped: tuple[str, ...] = ()
+    # The job as it was, when the change is not one of status (a rating): what the queue
+    # model tests the filter against, for the row to leave or enter the view.
+    before: StoredJob | None = None
 
 
 @dataclass(frozen=True, slots=True)

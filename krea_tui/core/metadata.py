@@ -145,6 +145,36 @@ def copy_with_metadata(
     split = text_position(head)
     if split is not None and split <= len(head):
         out.write(head[:split] + text_chunks(metadata_texts(model, request, **extra)))
-        head = head[split:]
+        # A file that has them already (a saved result being exported) keeps one set only.
+        head = _copy_dropping_own_texts(source, out, head[split:])
     out.write(head)
     shutil.copyfileobj(source, out, 1024 * 1024)
+
+
+OWN_TEXTS = frozenset({b"parameters", REQUEST_KEY.encode()})
+_TEXT_KINDS = frozenset({b"tEXt", b"iTXt", b"zTXt"})
+_MAX_HEAD_CHUNK = 16 * 1024 * 1024
+
+
+def _copy_dropping_own_texts(source: BinaryIO, out: BinaryIO, pending: bytes) -> bytes:
+    """Copy the chunks before the pixels (IDAT) from `pending` + `source` to `out`, leaving
+    out our own text chunks (`OWN_TEXTS`); the bytes read but not written yet are returned."""
+    while True:
+        while len(pending) < 8:
+            more = source.read(8 - len(pending))
+            if not more:
+                return pending
+            pending += more
+        (length,) = struct.unpack(">I", pending[:4])
+        kind = pending[4:8]
+        if kind in (b"IDAT", b"IEND") or length > _MAX_HEAD_CHUNK:
+            return pending
+        while len(pending) < 12 + length:
+            more = source.read(12 + length - len(pending))
+            if not more:
+                return pending
+            pending += more
+        chunk, pending = pending[: 12 + length], pending[12 + length :]
+        key = chunk[8 : 8 + length].partition(b"\x00")[0]
+        if not (kind in _TEXT_KINDS and key in OWN_TEXTS):
+            out.write(chunk)

@@ -5,7 +5,11 @@
 
 Words match (case-insensitively, as substrings) the prompt, the model and the job ids. Tokens:
 `status:` (a status or a group: active, done, failed, ended, local, …; commas mean "or"),
-`model:`, `preset:`, `batch:` (substrings), `age:<1h` / `age:>2d` (units s, m, h, d). A leading
+`model:`, `preset:`, `batch:` (substrings), `age:<1h` / `age:>2d` (units s, m, h, d),
+`parent:ID` (jobs made from the job whose local or remote id starts with ID, as printed),
+`has:children` / `has:parent` (lineage: enhance, use as input, re-run, retry, edit),
+`rating:4` / `rating:>=4` / `rating:<2` / `rating:none` (0-5; unrated matches no comparison),
+`is:pick` / `is:reject` / `is:rated` / `is:unrated` (core/ratings). A leading
 `-` negates a word or token. Every term must hold. Parsing never fails: a token that cannot be
 read is kept as a problem for the filter bar to show, and matches nothing rather than all.
 """
@@ -42,7 +46,17 @@ QUICK_STATUS: dict[str, str | None] = {
     "done": "done",
 }
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-KEYS = ("status", "model", "preset", "batch", "age", "id")
+KEYS = ("status", "model", "preset", "batch", "age", "id", "parent", "has", "rating", "is")
+HAS = ("children", "parent")  # what `has:` takes
+IS = ("pick", "reject", "rated", "unrated")  # what `is:` takes
+_RATING = re.compile(r"^(<=|>=|<|>|=)?(\d+)$")
+_OPS: dict[str, Callable[[int, int], bool]] = {
+    "=": lambda a, b: a == b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+}
 _AGE = re.compile(r"^([<>]=?)?\s*(\d+(?:\.\d+)?)\s*([smhdw]?)$")
 
 Predicate = Callable[[StoredJob, datetime], bool]
@@ -139,6 +153,75 @@ def _age_test(op: str, seconds: float) -> Predicate:
     return test
 
 
+def _parent_test(values: list[str]) -> Predicate:
+    """A prefix, exactly (ids are printed as they are): of the parent's local or remote id."""
+
+    def test(job: StoredJob, now: datetime) -> bool:
+        ids = [i for i in (job.parent_id, job.parent_remote_id) if i]
+        return any(i.startswith(v) for i in ids for v in values)
+
+    return test
+
+
+def _has_test(values: list[str]) -> Predicate | str:
+    unknown = [v for v in values if v.lower() not in HAS]
+    if unknown:
+        return f"has:{unknown[0]}: has: takes {' or '.join(HAS)}"
+    wanted = {v.lower() for v in values}
+
+    def test(job: StoredJob, now: datetime) -> bool:
+        return ("children" in wanted and job.has_children) or (
+            "parent" in wanted and job.parent_id is not None
+        )
+
+    return test
+
+
+def parse_rating(value: str) -> tuple[str, int] | None:
+    """`>=4` → (">=", 4), `3` → ("=", 3), `none` → ("none", 0); None when unreadable."""
+    value = value.strip().lower()
+    if value in ("none", "unrated"):
+        return "none", 0
+    found = _RATING.match(value)
+    if not found:
+        return None
+    return found.group(1) or "=", int(found.group(2))
+
+
+def _rating_test(values: list[str]) -> Predicate | str:
+    wanted: list[tuple[str, int]] = []
+    for value in values:
+        read = parse_rating(value)
+        if read is None:
+            return f"rating:{value} is not like 4, >=3 or <2 (0 to 5), or none"
+        wanted.append(read)
+
+    def test(job: StoredJob, now: datetime) -> bool:
+        rating = job.rating
+        if rating is None:
+            return any(op == "none" for op, _ in wanted)
+        return any(op != "none" and _OPS[op](rating, n) for op, n in wanted)
+
+    return test
+
+
+def _is_test(values: list[str]) -> Predicate | str:
+    unknown = [v for v in values if v.lower() not in IS]
+    if unknown:
+        return f"is:{unknown[0]}: is: takes {', '.join(IS)}"
+    wanted = {v.lower() for v in values}
+
+    def test(job: StoredJob, now: datetime) -> bool:
+        return (
+            ("pick" in wanted and job.pick == 1)
+            or ("reject" in wanted and job.pick == -1)
+            or ("rated" in wanted and job.rating is not None)
+            or ("unrated" in wanted and job.rating is None)
+        )
+
+    return test
+
+
 def _word_test(word: str) -> Predicate:
     lowered = word.lower()
     return lambda job, now: lowered in _words(job)
@@ -159,6 +242,14 @@ def _token(key: str, value: str) -> Predicate | str:
         return _field_test(lambda job: job.batch_id, values)
     if key == "id":
         return _field_test(lambda job: f"{job.local_id} {job.remote_id or ''}", values)
+    if key == "parent":
+        return _parent_test(values)
+    if key == "has":
+        return _has_test(values)
+    if key == "rating":
+        return _rating_test(values)
+    if key == "is":
+        return _is_test(values)
     age = parse_age(value)
     if age is None:
         return f"age:{value} is not like <1h or >30m (units s m h d w)"

@@ -309,7 +309,7 @@ class QueueModel(QueueMarks):
         touched = False
         for event in events:
             if isinstance(event, JobEvent):
-                self._changed(event.job, event.old, changes, status_event=True)
+                self._changed(event.job, event.old, changes, status_event=True, was=event.before)
             elif isinstance(event, DownloadEvent):
                 self._changed(event.job, None, changes, status_event=False)
             elif isinstance(event, RemovedEvent):
@@ -332,10 +332,16 @@ class QueueModel(QueueMarks):
         return changes
 
     def _changed(
-        self, job: StoredJob, old: str | None, changes: QueueChanges, *, status_event: bool
+        self,
+        job: StoredJob,
+        old: str | None,
+        changes: QueueChanges,
+        *,
+        status_event: bool,
+        was: StoredJob | None = None,
     ) -> None:
         local_id = job.local_id
-        before = self._active.get(local_id)
+        before = self._active.get(local_id) or was
         if old is None and before is not None:
             old = before.status  # another process's change comes without the old status
         if status_event and old is not None and job_ended(JobEvent(job, old, job.status)):

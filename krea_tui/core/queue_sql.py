@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from krea_tui.core.job_order import SORT_KEYS, STATUS_RANK
-from krea_tui.core.query import Query, Term, parse_age, statuses_of
+from krea_tui.core.query import Query, Term, parse_age, parse_rating, statuses_of
 from krea_tui.core.search_index import WORDS, ascii_folded, json_str, prompt_sql, words_sql
 from krea_tui.core.status import FINAL
 
@@ -130,6 +130,87 @@ def _field(expr: str, values: list[str]) -> Sql:
     return Sql(f"coalesce({expr}, '') != '' AND ({any_of})", args)
 
 
+def _after(prefix: str) -> str | None:
+    """The least text above every text starting with `prefix` (SQLite orders text by its
+    UTF-8 bytes, which is code point order, as Python does), or None when there is none."""
+    kept = prefix.rstrip(chr(0x10FFFF))
+    if not kept:
+        return None
+    point = ord(kept[-1]) + 1
+    if 0xD800 <= point <= 0xDFFF:  # no text holds a lone surrogate
+        point = 0xE000
+    return kept[:-1] + chr(point)
+
+
+def _prefix(column: str, prefix: str) -> Sql:
+    """True where `column.startswith(prefix)`, exactly; as a range the column's index serves."""
+    upper = _after(prefix)
+    exact = Sql(f"substr({column}, 1, ?) = ?", (len(prefix), prefix))
+    if upper is None:
+        return Sql(f"{column} >= ?", (prefix,)) & exact
+    return Sql(f"{column} >= ? AND {column} < ?", (prefix, upper)) & exact
+
+
+def _parent(values: list[str]) -> Sql:
+    """`query._parent_test`: the parent's local id, or its remote id, starts with a value.
+    Both through indexes: the parent index, and the remote id's (then the parent index)."""
+    tests: list[Sql] = []
+    for value in values:
+        tests.append(_prefix("parent_id", value))
+        remote = _prefix("p.remote_id", value)
+        tests.append(Sql(f"parent_id IN (SELECT p.local_id FROM jobs AS p WHERE {remote.text})",
+                         remote.args))  # fmt: skip
+    any_of = " OR ".join(f"({t.text})" for t in tests)
+    return Sql(f"parent_id IS NOT NULL AND ({any_of})", tuple(a for t in tests for a in t.args))
+
+
+# `query._has_test`: the jobs some job was made from are read off the parent index.
+_HAS = {
+    "children": "local_id IN (SELECT c.parent_id FROM jobs AS c WHERE c.parent_id IS NOT NULL)",
+    "parent": "parent_id IS NOT NULL",
+}
+
+
+def _has(values: list[str]) -> Sql:
+    return Sql(" OR ".join(f"({_HAS[v.lower()]})" for v in values) or "0")
+
+
+def _rating(values: list[str]) -> Sql:
+    """`query._rating_test`. A comparison holds for rated jobs only: `rating IS NOT NULL AND`
+    keeps NOT of it true for unrated ones (as in Python), and lets the partial index serve."""
+    tests: list[Sql] = []
+    for value in values:
+        read = parse_rating(value)
+        assert read is not None  # a term is made only from readable ratings
+        op, n = read
+        if op == "none":
+            tests.append(Sql("rating IS NULL"))
+        else:
+            tests.append(Sql(f"rating IS NOT NULL AND rating {op} ?", (n,)))
+    return Sql(" OR ".join(f"({t.text})" for t in tests), tuple(a for t in tests for a in t.args))
+
+
+# `query._is_test`, through the partial indexes of schema 7 (but for the unrated).
+_IS = {
+    "pick": "pick IS NOT NULL AND pick = 1",
+    "reject": "pick IS NOT NULL AND pick = -1",
+    "rated": "rating IS NOT NULL",
+    "unrated": "rating IS NULL",
+}
+
+
+def _is(values: list[str]) -> Sql:
+    return Sql(" OR ".join(f"({_IS[v.lower()]})" for v in values) or "0")
+
+
+def _indexed_judgement(term: Term) -> bool:
+    """A rating or pick term the partial indexes answer (unrated jobs are not in them)."""
+    values = [v.lower() for v in term.value.split(",") if v]
+    if term.key == "is":
+        return "unrated" not in values
+    return all((parse_rating(v) or ("none", 0))[0] != "none" for v in values)
+
+
 def _age(value: str, now: datetime) -> Sql:
     age = parse_age(value)
     assert age is not None  # a term is made only from a readable age
@@ -154,15 +235,27 @@ def _term(term: Term, now: datetime, indexed: bool, present: frozenset[str] | No
         return _field("batch_id", values)
     if term.key == "id":
         return _field("local_id || ' ' || coalesce(remote_id, '')", values)
+    if term.key == "parent":
+        return _parent(values)
+    if term.key == "has":
+        return _has(values)
+    if term.key == "rating":
+        return _rating(values)
+    if term.key == "is":
+        return _is(values)
     return _age(term.value, now)
 
 
 def reads_every_job(query: Query, *, indexed: bool) -> bool:
     """Whether `where(query)` is answered only by reading every job: a word under three
     ASCII characters in a row (or any word without the word index), a negated word, a
-    model/preset/batch/id/age token. Statuses and indexed words are not."""
+    model/preset/batch/id/age token. Statuses, indexed words and lineage are not."""
     for term in query.terms:
         if term.key == "status":
+            continue
+        if term.key in ("rating", "is") and not term.negated and _indexed_judgement(term):
+            continue
+        if term.key in ("parent", "has") and not term.negated:  # lineage: the parent index
             continue
         if term.key == "" and not term.negated and indexed and _trigrams(term.value.lower()):
             continue

@@ -12,7 +12,7 @@ from krea_tui.core.store import StoredJob
 
 # A row's cells, by the table's column keys: what a change of each field of a job touches.
 ALL_CELLS = frozenset(
-    {"mark", "id", "status", "progress", "prompt", "model", "time", "seed", "size"}
+    {"mark", "id", "status", "progress", "prompt", "model", "time", "seed", "size", "rating"}
 )
 IN_FLIGHT = frozenset(
     {"submitting", "queued", "scheduled", "processing", "sampling", "intermediate-complete"}
@@ -149,4 +149,6 @@ def changed_cells(before: StoredJob | None, after: StoredJob) -> frozenset[str]:
     times = ("remote_created_at", "submitted_at", "finished_at")
     if any(getattr(before, name) != getattr(after, name) for name in times):
         cells.add("time")
+    if before.rating != after.rating or before.pick != after.pick:
+        cells.add("rating")
     return frozenset(cells)

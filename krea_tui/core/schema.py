@@ -27,6 +27,22 @@ SAVED_TRIGGERS = (
     + _RECOUNT.format("OLD")
     + " WHERE local_id = OLD.local_id; END",
 )
+
+
+def add_parent_column(db: sqlite3.Connection) -> None:
+    """jobs.parent_id, unless the history has it already (a step that may be run again)."""
+    if "parent_id" not in {row[1] for row in db.execute("PRAGMA table_info(jobs)")}:
+        db.execute("ALTER TABLE jobs ADD COLUMN parent_id TEXT")
+
+
+def add_rating_columns(db: sqlite3.Connection) -> None:
+    """jobs.rating and jobs.pick, unless the history has them already."""
+    have = {row[1] for row in db.execute("PRAGMA table_info(jobs)")}
+    for column in ("rating", "pick"):
+        if column not in have:
+            db.execute(f"ALTER TABLE jobs ADD COLUMN {column} INTEGER")
+
+
 MIGRATIONS: tuple[tuple[Step, ...], ...] = (
     # 1: jobs, their timeline and their files.
     (
@@ -133,5 +149,21 @@ MIGRATIONS: tuple[tuple[Step, ...], ...] = (
         *SAVED_TRIGGERS,
         f"CREATE INDEX jobs_unsaved ON jobs(position) WHERE {UNSAVED}",
         "CREATE INDEX jobs_submitted ON jobs(submitted_at)",
+    ),
+    # 7: ratings and picks (core/ratings.py): a rating 0-5 and a pick (1) or reject (-1),
+    # NULL while unjudged. Adding a NULL column rewrites no row; the indexes are partial, so
+    # they hold the judged jobs only (a few among thousands) and `rating:>=4` / `is:pick`
+    # read those, not the history. Written to be run again harmlessly.
+    (
+        add_rating_columns,
+        "CREATE INDEX IF NOT EXISTS jobs_rating ON jobs(rating) WHERE rating IS NOT NULL",
+        "CREATE INDEX IF NOT EXISTS jobs_pick ON jobs(pick) WHERE pick IS NOT NULL",
+    ),
+    # 8: lineage: the job a job was made from (enhance, use as input, re-run, retry, edit), by
+    # its local id; a job's children are found through the index, which holds only the jobs
+    # that have a parent. Written to be run again harmlessly (see `add_parent_column`).
+    (
+        add_parent_column,
+        "CREATE INDEX IF NOT EXISTS jobs_parent ON jobs(parent_id) WHERE parent_id IS NOT NULL",
     ),
 )

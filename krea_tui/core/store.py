@@ -29,13 +29,24 @@ from krea_tui.core.store_reads import QueueReads
 from krea_tui.core.store_shared import SharedQueue
 from krea_tui.core.store_uploads import UploadMemory
 
+_RATING_COLUMNS = " rating, pick,"
+RATINGS_SCHEMA = 7
 # What a StoredJob is built from, in `_row_to_job`'s order (the raw answer is left out).
 _JOB_COLUMNS = (
     "local_id, model, request, status, position, created_at, preset, batch_id, remote_id,"
     " submitted_at, remote_created_at, finished_at, urls, error_code, error_message,"
-    " cost_estimate, cost_unit, requests"
+    " cost_estimate, cost_unit, requests,"
+    # Ratings (schema 7): the rating 0-5 and the pick (1) or reject (-1), NULL when unjudged.
+    f"{_RATING_COLUMNS}"
+    # Lineage (schema 8): the parent's local id, its remote id, and whether any job was made
+    # from this one, each an indexed lookup.
+    " parent_id, (SELECT p.remote_id FROM jobs AS p WHERE p.local_id = jobs.parent_id),"
+    " EXISTS (SELECT 1 FROM jobs AS c WHERE c.parent_id = jobs.local_id)"
 )
 _SELECT_JOBS = f"SELECT {_JOB_COLUMNS} FROM jobs"
+# A history from before lineage, read where it cannot be migrated (a read-only one).
+_JOB_COLUMNS_BEFORE_LINEAGE = _JOB_COLUMNS.split(" parent_id,")[0] + " NULL, NULL, 0"
+LINEAGE_SCHEMA = 8
 _decode = json.JSONDecoder().raw_decode
 
 
@@ -91,6 +102,14 @@ class StoredJob:
     cost_unit: str | None = None
     requests: int = 0
     files: tuple[str, ...] = field(default=())
+    # Lineage: the job this one was made from (its local id, and its remote id if it has one),
+    # and whether any job was made from this one.
+    parent_id: str | None = None
+    parent_remote_id: str | None = None
+    has_children: bool = False
+    # Ratings (core/ratings.py): 0-5, None unrated; pick 1, reject -1, None neither.
+    rating: int | None = None
+    pick: int | None = None
 
     @property
     def short_id(self) -> str:
@@ -177,6 +196,14 @@ class JobStore(QueueReads, SharedQueue, UploadMemory):
         self._db.create_function("krea_lower", 1, _lower, deterministic=True)
         self.has_word_index = search_index.has_words(self._db)
         self.has_tally = self.schema_version >= 3  # a read-only older history has none
+        self.has_lineage = self.schema_version >= LINEAGE_SCHEMA
+        if not self.has_lineage:
+            self._COLUMNS = _JOB_COLUMNS_BEFORE_LINEAGE
+            self._SELECT = f"SELECT {self._COLUMNS} FROM jobs"
+        self.has_ratings = self.schema_version >= RATINGS_SCHEMA
+        if not self.has_ratings:  # a read-only history from before ratings: none to read
+            self._COLUMNS = self._COLUMNS.replace(_RATING_COLUMNS, " NULL, NULL,")
+            self._SELECT = f"SELECT {self._COLUMNS} FROM jobs"
 
     def _open(self) -> sqlite3.Connection:
         if str(self.path) != ":memory:":
@@ -289,7 +316,10 @@ class JobStore(QueueReads, SharedQueue, UploadMemory):
         cost_unit: str | None = None,
         now: datetime | None = None,
         local_id: str | None = None,
+        parent_id: str | None = None,
     ) -> StoredJob:
+        """A new job, held unless `status` says otherwise; `parent_id`: the local id of the
+        job it was made from (lineage)."""
         now = now or utcnow()
         local_id = local_id or uuid.uuid4().hex
         with self.transaction():
@@ -298,8 +328,8 @@ class JobStore(QueueReads, SharedQueue, UploadMemory):
             ).fetchone()[0]
             self._db.execute(
                 "INSERT INTO jobs (local_id, model, request, preset, batch_id, position, status,"
-                " created_at, cost_estimate, cost_unit, owner, rev, changed_by)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " created_at, cost_estimate, cost_unit, owner, rev, changed_by, parent_id)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     local_id,
                     model,
@@ -314,6 +344,7 @@ class JobStore(QueueReads, SharedQueue, UploadMemory):
                     self.me,
                     self.next_rev(),
                     self.me,
+                    parent_id,
                 ),
             )
             self._add_timeline(local_id, str(status), now, skipped=False)
@@ -429,7 +460,8 @@ class JobStore(QueueReads, SharedQueue, UploadMemory):
         # frame, and name lookups and the server's raw answers (never shown) were half of it.
         (local_id, model, request, status, position, created_at, preset, batch_id, remote_id,
          submitted_at, remote_created_at, finished_at, urls, error_code, error_message,
-         cost_estimate, cost_unit, requests) = row  # fmt: skip
+         cost_estimate, cost_unit, requests, rating, pick, parent_id, parent_remote_id,
+         has_children) = row  # fmt: skip
         return StoredJob(
             local_id=local_id,
             model=model,
@@ -450,6 +482,11 @@ class JobStore(QueueReads, SharedQueue, UploadMemory):
             cost_unit=cost_unit,
             requests=requests,
             files=tuple(files),
+            parent_id=parent_id,
+            parent_remote_id=parent_remote_id,
+            has_children=bool(has_children),
+            rating=rating,
+            pick=pick,
         )
 
     def _files_of(self, local_ids: Sequence[str]) -> dict[str, list[str]]:
@@ -468,7 +505,7 @@ class JobStore(QueueReads, SharedQueue, UploadMemory):
         return found
 
     def get(self, local_id: str) -> StoredJob:
-        row = self._db.execute(f"{_SELECT_JOBS} WHERE local_id = ?", (local_id,)).fetchone()
+        row = self._db.execute(f"{self._SELECT} WHERE local_id = ?", (local_id,)).fetchone()
         if row is None:
             raise KeyError(local_id)
         return self._row_to_job(row, self._files_of([local_id]).get(local_id, ()))
@@ -478,14 +515,23 @@ class JobStore(QueueReads, SharedQueue, UploadMemory):
         # A prefix, not a pattern: `krea-tui cancel _` must not match (and cancel) any job.
         escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         rows = self._db.execute(
-            f"{_SELECT_JOBS} WHERE local_id LIKE ? ESCAPE '\\' OR remote_id LIKE ? ESCAPE '\\'"
+            f"{self._SELECT} WHERE local_id LIKE ? ESCAPE '\\' OR remote_id LIKE ? ESCAPE '\\'"
             " ORDER BY position",
             (f"{escaped}%", f"{escaped}%"),
         ).fetchall()
         return self._with_files(rows)
 
+    def children(self, local_id: str) -> list[StoredJob]:
+        """The jobs made from this one (lineage), in queue order, through the parent index."""
+        if not self.has_lineage:
+            return []
+        rows = self._db.execute(
+            f"{self._SELECT} WHERE parent_id = ? ORDER BY position", (local_id,)
+        ).fetchall()
+        return self._with_files(rows)
+
     def by_remote_id(self, remote_id: str) -> StoredJob | None:
-        row = self._db.execute(f"{_SELECT_JOBS} WHERE remote_id = ?", (remote_id,)).fetchone()
+        row = self._db.execute(f"{self._SELECT} WHERE remote_id = ?", (remote_id,)).fetchone()
         return (
             self._row_to_job(row, self._files_of([row["local_id"]]).get(row["local_id"], ()))
             if row
@@ -502,7 +548,7 @@ class JobStore(QueueReads, SharedQueue, UploadMemory):
             chunk = ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
             rows += self._db.execute(
-                f"{_SELECT_JOBS} WHERE remote_id IN ({marks})", chunk
+                f"{self._SELECT} WHERE remote_id IN ({marks})", chunk
             ).fetchall()
         return {job.remote_id: job for job in self._with_files(rows) if job.remote_id}
 
@@ -527,7 +573,7 @@ class JobStore(QueueReads, SharedQueue, UploadMemory):
         if batch_id is not None:
             where.append("batch_id = ?")
             args.append(batch_id)
-        sql = _SELECT_JOBS
+        sql = self._SELECT
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY position DESC" if newest_first else " ORDER BY position"
@@ -554,7 +600,7 @@ class JobStore(QueueReads, SharedQueue, UploadMemory):
     def active_remote(self) -> list[StoredJob]:
         """Jobs the server has and has not finished: what the watcher looks at."""
         rows = self._db.execute(
-            f"{_SELECT_JOBS} WHERE {self.active_where()} ORDER BY position"
+            f"{self._SELECT} WHERE {self.active_where()} ORDER BY position"
         ).fetchall()
         return [self._row_to_job(r) for r in rows]
 
@@ -564,7 +610,7 @@ class JobStore(QueueReads, SharedQueue, UploadMemory):
 
     def next_held(self) -> StoredJob | None:
         row = self._db.execute(
-            f"{_SELECT_JOBS} WHERE status = 'held' ORDER BY position LIMIT 1"
+            f"{self._SELECT} WHERE status = 'held' ORDER BY position LIMIT 1"
         ).fetchone()
         return self._row_to_job(row) if row else None
 

@@ -16,11 +16,24 @@ from krea_tui.core.batch import new_batch_id
 
 @dataclass(frozen=True, slots=True)
 class Order:
-    """Request bodies for one model, and the preset they came from (if any)."""
+    """Request bodies for one model, and the preset they came from (if any). `parents`, when
+    given, has one entry per body: the local id of the job that body was made from (an enhanced
+    picture's job, the job re-run or edited), or None; the history keeps it (lineage)."""
 
     model: str
     bodies: Sequence[Mapping[str, Any]]
     preset: str | None = None
+    parents: Sequence[str | None] | None = None
+
+    def __post_init__(self) -> None:
+        if self.parents is not None and len(self.parents) != len(self.bodies):
+            raise ValueError(
+                f"an order of {len(self.bodies)} bodies names {len(self.parents)} parents"
+            )
+
+    def parent_of(self, index: int) -> str | None:
+        """The parent of the `index`th body, if it has one."""
+        return self.parents[index] if self.parents is not None else None
 
 
 class Pricing(Protocol):

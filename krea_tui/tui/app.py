@@ -239,8 +239,14 @@ class KreaApp(ReportsWorkerFailures, KeysInOrder[None]):
             self.notify(copied.message(what, text), severity="warning", timeout=12)
 
     def open_compose(
-        self, *, model: str | None = None, request: Mapping[str, Any] | None = None
+        self,
+        *,
+        model: str | None = None,
+        request: Mapping[str, Any] | None = None,
+        parent: str | None = None,
     ) -> None:
+        """The compose form, blank or filled from `request`; `parent`: the local id of the job
+        it was opened from (edit, use as input), which the jobs it sends record (lineage)."""
         if not self.ready:
             self.notify("The engine is not running yet.", severity="warning")
             return
@@ -256,7 +262,7 @@ class KreaApp(ReportsWorkerFailures, KeysInOrder[None]):
                 timeout=4,
             )
             model, request = None, None
-        self.push_screen(ComposeScreen(model=model, request=request))
+        self.push_screen(ComposeScreen(model=model, request=request, parent=parent))
 
     def open_viewer(self, local_id: str) -> None:
         from krea_tui.tui.screens.viewer import ResultViewer
@@ -279,12 +285,19 @@ class KreaApp(ReportsWorkerFailures, KeysInOrder[None]):
     action_open_contact_sheet = open_contact_sheet
 
     def submit(
-        self, model: str, bodies: Sequence[Mapping[str, Any]], *, preset: str | None = None
+        self,
+        model: str,
+        bodies: Sequence[Mapping[str, Any]],
+        *,
+        preset: str | None = None,
+        parents: Sequence[str | None] | None = None,
     ) -> list[StoredJob]:
+        """Queue `bodies`; `parents`: each body's parent job, when made from one (lineage)."""
         from krea_tui.core.submit import Order
 
         # Several jobs from one form share a batch id, so the contact sheet (b) can show them.
-        jobs = self.engine.submit(self.catalog, [Order(model, bodies, preset)], now=self.now())
+        order = Order(model, bodies, preset, parents=parents)
+        jobs = self.engine.submit(self.catalog, [order], now=self.now())
         noun = "job" if len(jobs) == 1 else "jobs"
         self.notify(f"Queued {len(jobs)} {noun} for {model}", timeout=3)
         return jobs
@@ -303,7 +316,7 @@ class KreaApp(ReportsWorkerFailures, KeysInOrder[None]):
             body.pop("seed", None)
         takes_seed = self.catalog.get(job.model).field("seed") is not None
         bodies = with_seeds(body, 1, takes_seed=takes_seed) if new_seed else [body]
-        self.submit(job.model, bodies, preset=job.preset)
+        self.submit(job.model, bodies, preset=job.preset, parents=[job.local_id] * len(bodies))
 
     def toggle_queue(self) -> None:
         if self.engine.paused:

@@ -23,6 +23,9 @@ JOB_COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("job: re-run", "Send the same request again", "rerun"),
     ("job: edit as new", "Open the form filled from this job", "edit_job"),
     ("job: copy id", "Copy the job id", "copy_id"),
+    ("job: rate or pick", "Rate 0–5, pick (+) or reject (-) this job or the marked", "rate"),
+    ("results: export", "Copy the results shown (or marked) into a folder", "export"),
+    ("results: A/B compare", "Two at a time, side by side or flipped, down to one", "compare"),
     ("queue: pause or resume", "Hold unsent jobs, or send them again", "toggle_queue"),
     ("view: toggle detail pane", "Show or hide the detail pane", "toggle_detail"),
 )

@@ -35,6 +35,7 @@ def test_enhance_prints_the_price_sends_and_saves_the_bigger_picture(
     assert record["status"] == "completed"
     assert record["request"]["image_url"] == source["urls"][0]
     assert (record["request"]["width"], record["request"]["height"]) == (1024, 1536)
+    assert record["parent"] == source["local_id"]  # lineage: the job it was made from
     (saved,) = record["files"]
     with Image.open(Path(saved)) as picture:
         assert (picture.format, picture.size) == ("JPEG", (1024, 1536))
@@ -55,6 +56,7 @@ def test_several_pictures_and_a_url_make_one_batch_at_the_model_s_price(
     assert {r["batch"] for r in records} != {None} and len({r["batch"] for r in records}) == 1
     assert [r["request"]["output_format"] for r in records] == ["png", "png"]
     assert [r["request"]["width"] for r in records] == [768, 768]
+    assert [r["parent"] for r in records] == [first["local_id"], None]  # a bare URL has none
 
 
 def test_nothing_is_sent_without_a_yes(cli_env: dict[str, str], sim: RunningSim) -> None:

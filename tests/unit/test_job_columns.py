@@ -21,7 +21,7 @@ def test_80_columns_keep_the_first_screen_and_leave_out_what_has_no_room() -> No
     assert layout.keys == ("mark", "id", "status", "progress", "prompt", "model", "time")
     assert layout.width_of("prompt") >= PROMPT_MIN
     # Nothing is cut to a sliver: a column shows whole or not at all.
-    assert set(layout.no_room) == {"age", "cost", "seed", "size"}
+    assert set(layout.no_room) == {"rating", "age", "cost", "seed", "size"}
     assert total(80) == 80
 
 

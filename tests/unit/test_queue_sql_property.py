@@ -81,8 +81,18 @@ def histories(draw: st.DrawFn) -> list[dict[str, Any]]:
                 "remote_created_at": draw(optional),
                 "finished_at": draw(optional),
                 "position": draw(st.one_of(st.none(), st.floats(-1e3, 1e3))),
+                # Lineage: another job of the history (or itself), one removed since, or none.
+                "parent": draw(st.one_of(st.none(), st.integers(0, 17), TEXT)),
+                # Ratings and picks (schema 7): mostly unjudged, as in a real history.
+                "rating": draw(st.one_of(st.none(), st.none(), st.integers(0, 5))),
+                "pick": draw(st.sampled_from([None, None, 1, -1])),
             }
         )
+    for job in jobs:
+        parent = job.pop("parent")
+        if isinstance(parent, int):
+            parent = jobs[parent]["local_id"] if parent < len(jobs) else None
+        job["parent_id"] = parent
     return jobs
 
 
@@ -105,12 +115,33 @@ def queries(draw: st.DrawFn, history: list[dict[str, Any]]) -> str:
             start = draw(st.integers(0, len(word) - 1))
             word = word[start : start + draw(st.integers(1, 5))]
         pieces = draw(st.sampled_from([word, word.upper(), word.lower()])).split()
-        kind = draw(st.sampled_from(["word"] * 3 + ["status", "model", "preset", "batch", "id"]))
+        kinds = ["word"] * 3 + ["status", "model", "preset", "batch", "id", "parent", "has"]
+        kinds += ["rating", "is"]
+        kind = draw(st.sampled_from(kinds))
         if kind == "word":
             term = "".join(pieces) or "fox"
         elif kind == "status":
             names = ["done", "active", "failed", "ended", "local", "held", "?held", "ACTIVE", "x"]
             term = "status:" + ",".join(draw(st.lists(st.sampled_from(names), max_size=2)))
+        elif kind == "parent":
+            # A prefix of an id the history holds (parents are found by prefix), or anything.
+            ids = [j["local_id"] for j in history] + [j["remote_id"] or "" for j in history]
+            some = draw(st.sampled_from(ids)) if ids and draw(st.booleans()) else word
+            some = some[: draw(st.integers(0, len(some)))] if some else some
+            term = "parent:" + ",".join([some, *draw(st.lists(TEXT, max_size=1))])
+        elif kind == "rating":
+            ops = ["", "=", "<", "<=", ">", ">=", "=>", "x"]
+            values = [
+                draw(st.sampled_from(ops)) + str(draw(st.integers(-1, 6)))
+                for _ in range(draw(st.integers(1, 2)))
+            ]
+            term = "rating:" + ",".join([*values, *draw(st.lists(st.just("none"), max_size=1))])
+        elif kind == "is":
+            names = ["pick", "reject", "rated", "unrated", "PICK", "great"]
+            term = "is:" + ",".join(draw(st.lists(st.sampled_from(names), max_size=2)))
+        elif kind == "has":
+            names = ["children", "parent", "CHILDREN", "kids"]
+            term = "has:" + ",".join(draw(st.lists(st.sampled_from(names), max_size=2)))
         else:
             term = f"{kind}:" + "".join(pieces)
         if draw(st.integers(0, 5)) == 0:
@@ -131,7 +162,9 @@ def fill(store: JobStore, history: list[dict[str, Any]]) -> None:
     store.remove([job.local_id for job in store.jobs()])
     empty_remote = False  # remote ids are unique, the empty one too
     for job in history:
-        made = store.add_job(job["model"], job["request"], local_id=job["local_id"])
+        made = store.add_job(
+            job["model"], job["request"], local_id=job["local_id"], parent_id=job["parent_id"]
+        )
         changes = {k: job[k] for k in ("status", "preset", "batch_id", "remote_id", "created_at")}
         for key in ("submitted_at", "remote_created_at", "finished_at", "position"):
             if job[key] is not None:
@@ -142,6 +175,7 @@ def fill(store: JobStore, history: list[dict[str, Any]]) -> None:
         elif changes["remote_id"] == "":
             changes["remote_id"] = None if empty_remote else ""
             empty_remote = True
+        changes.update(rating=job["rating"], pick=job["pick"])
         store.update(made.local_id, **changes)
 
 

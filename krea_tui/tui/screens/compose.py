@@ -111,6 +111,8 @@ class ComposeScreen(KreaAccess, Screen[None]):
         super().__init__()
         self._model_path = model or DEFAULT_MODEL
         self._request = dict(request or {})
+        # The job this form was opened from (edit, use as input): what it sends is its child.
+        self.parent_id = parent
         # A plain `n` brings back the draft; a form opened from a job or preset does not.
         self._plain = model is None and not request
         self._restored: Draft | None = None
@@ -457,7 +459,8 @@ class ComposeScreen(KreaAccess, Screen[None]):
             self._focus_first_problem(problems)
             self.notify(f"Not sent: {problems[0]}", severity="error", timeout=5)
             return
-        self.krea.submit(self.model.path, bodies)
+        parents = [self.parent_id] * len(bodies) if self.parent_id else None
+        self.krea.submit(self.model.path, bodies, parents=parents)
         self._sent()
         self.dismiss()
 
@@ -478,7 +481,8 @@ class ComposeScreen(KreaAccess, Screen[None]):
                 if result.open_sheet:
                     self.krea.open_contact_sheet(result.batch_id)
 
-        self.app.push_screen(SweepModal(self.model.path, bodies, problems), sent)
+        sweep = SweepModal(self.model.path, bodies, problems, parent=self.parent_id)
+        self.app.push_screen(sweep, sent)
 
     # -- presets and prompt history --------------------------------------------------------------
 

@@ -19,11 +19,13 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Label, Static
 
+from krea_tui.core import ratings
 from krea_tui.core.events import DownloadEvent, EngineEvent, JobEvent, PreviewEvent
 from krea_tui.core.sheet import SheetLayout, counts, sheet_axes, sheet_layout, state_times
 from krea_tui.core.store import StoredJob
 from krea_tui.tui.images import SCALED, UnreadablePicture, fit_cells
 from krea_tui.tui.messages import EngineEvents
+from krea_tui.tui.rating_keys import judge, picture_bindings
 from krea_tui.tui.screens.krea_access import KreaAccess
 from krea_tui.tui.status_style import status_text, word
 from krea_tui.tui.widgets.halfcell import HalfcellPicture
@@ -84,6 +86,9 @@ class SheetCell(Vertical):
         caption = status_text(job.status)
         if job.status == "completed" and self.note:
             caption = Text("●", style="green")  # the picture says it is done; room for the note
+        judged = ratings.label(job)
+        if judged:
+            caption = Text.assemble((judged, "bold yellow"), " ", caption)
         if self.note:
             caption.append(f" {self.note}", style="dim")
         self.query_one(".caption", Label).update(caption)
@@ -121,6 +126,8 @@ class ContactSheet(KreaAccess, Screen[None]):
         Binding("t", "toggle_times", "Times", id="sheet-times"),
         Binding("u", "enhance(False)", "Enhance", id="sheet-enhance"),
         Binding("U", "enhance(True)", "Enhance all", show=False, id="sheet-enhance-all"),
+        *picture_bindings("sheet"),  # 0-5 rate, p pick, x reject (rating_keys)
+        Binding("a", "compare", "A/B", id="sheet-compare"),
     ]
 
     def __init__(self, batch_id: str, start: str | None = None) -> None:
@@ -374,6 +381,39 @@ class ContactSheet(KreaAccess, Screen[None]):
             if self.sheet.cells[r][c] is not None:
                 self._set_cursor((r, c))
                 return
+
+    def action_judge(self, kind: str, value: int) -> None:
+        """Rate, pick or reject the picture under the cursor (again: take it back), then on to
+        the next one in reading order (the next row's first at a row's end)."""
+        job = self.current_job()
+        if job is None or self.sheet is None:
+            return
+        changed = judge(self.krea, [job], (kind, value))
+        for _, after in changed:  # the cell shows it now; the events come a tick later
+            self._jobs[after.local_id] = after
+            cell = self._cells.get(after.local_id)
+            if cell is not None and cell.is_mounted:
+                cell.show_job(after)
+        places = [
+            (r, c)
+            for r, line in enumerate(self.sheet.cells)
+            for c, local_id in enumerate(line)
+            if local_id is not None
+        ]
+        at = places.index(self.cursor) if self.cursor in places else -1
+        if at + 1 < len(places):
+            self._set_cursor(places[at + 1])
+
+    def action_compare(self) -> None:
+        """A/B over this batch's saved results, in the sheet's order (screens/compare.py)."""
+        from krea_tui.tui.screens.compare import CompareScreen
+
+        order = [i for line in (self.sheet.cells if self.sheet else ()) for i in line if i]
+        ids = [i for i in order if self._jobs[i].files]
+        if len(ids) < 2:
+            self.notify("A/B needs two saved results in the batch", timeout=3)
+            return
+        self.app.push_screen(CompareScreen(ids))
 
     def action_open(self) -> None:
         job = self.current_job()

@@ -96,7 +96,7 @@ class JobActions:
     def action_edit_job(self) -> None:
         job = self.current_job()
         if job is not None:
-            self.krea.open_compose(model=job.model, request=job.request)
+            self.krea.open_compose(model=job.model, request=job.request, parent=job.local_id)
 
     def action_open_result(self) -> None:
         job = self.current_job()

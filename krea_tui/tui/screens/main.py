@@ -37,6 +37,7 @@ from krea_tui.core.queue_view import QueueView
 from krea_tui.core.store import StoredJob
 from krea_tui.tui.notify import Channels, Notifier
 from krea_tui.tui.screens.job_actions import JobActions
+from krea_tui.tui.screens.keeper_actions import KeeperActions
 from krea_tui.tui.screens.krea_access import KreaAccess
 from krea_tui.tui.screens.table_prefs import TablePrefs
 from krea_tui.tui.widgets.filter_bar import FilterBar, FilterInput
@@ -65,7 +66,7 @@ def _moves_spend(event: EngineEvent) -> bool:
     return False
 
 
-class MainScreen(KreaAccess, JobActions, TablePrefs, Screen[None]):
+class MainScreen(KreaAccess, JobActions, KeeperActions, TablePrefs, Screen[None]):
     BINDING_GROUP_TITLE = "Jobs"
     # Keys typed before the first frame (a fast typist, a paste) go to the table: the hidden
     # filter input comes first in the DOM and would otherwise take them. Until the history is
@@ -102,6 +103,13 @@ class MainScreen(KreaAccess, JobActions, TablePrefs, Screen[None]):
         Binding("D", "download", "Save results", show=False, id="download"),
         Binding("x", "remove", "Remove from history", show=False, id="remove"),
         Binding("U", "enhance", "Enhance (upscale) results", show=False, id="table-enhance"),
+        # Ratings (rating_keys): 1-4 are the quick views here, p pauses and x removes, so the
+        # table rates after `*` and picks with + and -.
+        Binding("asterisk", "rate", "Rate: * then 0–5", show=False, id="rate"),
+        Binding("plus", "judge('pick', 1)", "Pick (again: unpick)", show=False, id="pick"),
+        Binding("minus", "judge('pick', -1)", "Reject (again: undo)", show=False, id="reject"),
+        Binding("X", "export", "Export shown results to a folder", show=False, id="export"),
+        Binding("a", "compare", "A/B: narrow results down by pairs", show=False, id="compare"),
         Binding("1", "quick_view('all')", "Show all", show=False, id="view-all"),
         Binding("2", "quick_view('active')", "Show active", show=False, id="view-active"),
         Binding("3", "quick_view('failed')", "Show failed", show=False, id="view-failed"),
@@ -346,7 +354,12 @@ class MainScreen(KreaAccess, JobActions, TablePrefs, Screen[None]):
         job = self.current_job()
         timeline = self.krea.store.timeline(job.local_id) if job else []
         preview = self.krea.engine.downloads.preview_path(job.local_id) if job else None
-        self.query_one(JobDetail).show(job, timeline, preview=preview, now=self.krea.now())
+        # Lineage, read each time (one indexed lookup): a job just re-run gains a child
+        # without an event of its own.
+        children = self.krea.store.children(job.local_id) if job else []
+        self.query_one(JobDetail).show(
+            job, timeline, preview=preview, now=self.krea.now(), children=children
+        )
 
     def current_job(self) -> StoredJob | None:
         if not self.krea.ready:

@@ -146,10 +146,16 @@ class SweepModal(KreaAccess, ModalScreen[SweepSent | None]):
     ]
 
     def __init__(
-        self, model: str, bodies: Sequence[Mapping[str, Any]], problems: Sequence[str] = ()
+        self,
+        model: str,
+        bodies: Sequence[Mapping[str, Any]],
+        problems: Sequence[str] = (),
+        *,
+        parent: str | None = None,
     ) -> None:
         super().__init__()
         self._model_path = model
+        self._made_from = parent  # the job the form was opened from: each job sent is its child
         self._bodies = [dict(b) for b in bodies]  # the form's jobs: N × prompt alternatives
         self._form_problems = list(problems)
 
@@ -301,9 +307,9 @@ class SweepModal(KreaAccess, ModalScreen[SweepSent | None]):
     def _send(self, plan: SweepPlan, *, open_sheet: bool) -> None:
         # The batch id names the swept parameters: the contact sheet lays the batch out by them.
         batch_id = sweep_batch_id(plan.axes, self.krea.now())
-        self.krea.engine.submit(
-            self.krea.catalog, [Order(self._model_path, plan.bodies)], batch_id=batch_id
-        )
+        parents = [self._made_from] * len(plan.bodies) if self._made_from else None
+        order = Order(self._model_path, plan.bodies, parents=parents)
+        self.krea.engine.submit(self.krea.catalog, [order], batch_id=batch_id)
         self.notify(f"Queued a sweep of {len(plan.bodies)} jobs for {self.model.name}", timeout=3)
         self.dismiss(SweepSent(batch_id, open_sheet))
 

@@ -16,6 +16,7 @@ from textual.containers import Center, Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Label, Static
 
+from krea_tui.core import ratings
 from krea_tui.core.files import free_path
 from krea_tui.core.store import StoredJob
 from krea_tui.tui.images import (
@@ -27,6 +28,7 @@ from krea_tui.tui.images import (
     image_widget_class,
 )
 from krea_tui.tui.messages import EngineEvents
+from krea_tui.tui.rating_keys import judge, picture_bindings
 from krea_tui.tui.screens.enhance import enhance_jobs
 from krea_tui.tui.screens.krea_access import KreaAccess
 from krea_tui.tui.widgets.job_detail import parameters_table
@@ -92,8 +94,9 @@ class ResultViewer(KreaAccess, Screen[None]):
         Binding("e", "edit", "Edit", id="viewer-edit"),
         Binding("i", "use_as_input", "As input", show=False, id="viewer-as-input"),
         Binding("u", "enhance", "Enhance", id="viewer-enhance"),
-        Binding("v", "enhanced", "Enhanced/original", id="viewer-enhanced"),
+        Binding("v", "enhanced", "Enhanced/original", show=False, id="viewer-enhanced"),
         Binding("m", "toggle_meta", "Details", show=False, id="viewer-meta"),
+        *picture_bindings("viewer"),  # 0-5 rate, p pick, x reject (rating_keys)
     ]
 
     def __init__(self, local_ids: list[str], current: str, *, protocol: str = "halfcell"):
@@ -129,9 +132,12 @@ class ResultViewer(KreaAccess, Screen[None]):
         where = f"{self._index + 1}/{len(self._ids)}"
         results = self.krea.settings.results_dir
         saved = shown_path(job.files[0], results) if job.files else "not saved"
+        judged = ratings.label(job)
         self.query_one("#position", Static).update(
             Text.assemble(
-                (f" {where} ", "reverse"), f" {job.short_id} · {job.prompt[:60]} · {saved}"
+                (f" {where} ", "reverse"),
+                (f" {judged}" if judged else "", "bold yellow"),
+                f" {job.short_id} · {job.prompt[:60]} · {saved}",
             )
         )
         box = self.query_one("#picture-box")
@@ -193,6 +199,14 @@ class ResultViewer(KreaAccess, Screen[None]):
     def action_step(self, offset: int) -> None:
         self._index = (self._index + offset) % len(self._ids)
         self._show()
+
+    def action_judge(self, kind: str, value: int) -> None:
+        """Rate, pick or reject this picture (again: take it back), then on to the next."""
+        judge(self.krea, [self.job], (kind, value))
+        if len(self._ids) > 1:
+            self.action_step(1)
+        else:
+            self._show()
 
     def action_copy(self, what: str) -> None:
         job = self.job

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +12,7 @@ from rich.text import Text
 
 from krea_tui.core.batch import SWEEP_PREFIX, swept_names
 from krea_tui.core.job_order import age_seconds, ran_seconds
+from krea_tui.core.ratings import PICK, REJECT, label
 from krea_tui.core.store import StoredJob
 from krea_tui.tui.status_style import progress_text, status_text
 
@@ -98,6 +100,21 @@ def _seed(job: StoredJob) -> str:
     return "" if seed is None else str(seed)
 
 
+_RATING_CELLS: dict[tuple[int | None, int | None], Text] = {}
+
+
+def rating_cell(job: StoredJob) -> Text:
+    """`✔★★★`: the pick (green ✔) or reject (red ✘), then the rating's stars; shared per
+    value, as the status cells are."""
+    key = (job.rating, job.pick)
+    cell = _RATING_CELLS.get(key)
+    if cell is None:
+        flag = {PICK: ("✔", "bold green"), REJECT: ("✘", "bold red")}.get(job.pick or 0)
+        cell = Text.assemble(flag or "", (label(replace(job, pick=None)), "yellow"))
+        _RATING_CELLS[key] = cell
+    return cell
+
+
 # Column key -> its cell; `marks` are the marked job ids. Only the shown columns are asked.
 CELLS: dict[str, Callable[[StoredJob, datetime, Any], Cell]] = {
     "mark": lambda job, now, marks: MARK if job.local_id in marks else "",
@@ -113,4 +130,5 @@ CELLS: dict[str, Callable[[StoredJob, datetime, Any], Cell]] = {
     "cost": lambda job, now, marks: job_cost(job),
     "seed": lambda job, now, marks: _seed(job),
     "size": lambda job, now, marks: job_size(job),
+    "rating": lambda job, now, marks: rating_cell(job),
 }

@@ -3,11 +3,12 @@
 A column shows whole or not at all: a sliver headed `S` says nothing. The ID, the status and
 the prompt (at `PROMPT_MIN`) always show. Then, strictly in this order while the width allows
 (what does not fit keeps everything after it out, so columns appear in the same order as a
-terminal widens): Ran, Model, Prog, the prompt grown to `PROMPT_FAIR` (what tells jobs apart
-comes before more facts about them), Age, Cost, Seed, Size; a column the user hid is skipped.
-What is left goes to the prompt up to `PROMPT_EASY`, then to long model names, then to the
-prompt again. So at 80 cells the table is what it always was, and a wide terminal adds age,
-cost, seed and size instead of a 200-cell prompt. Pure: no widget, tested without a screen.
+terminal widens): Ran, Model, Prog, Rate, the prompt grown to `PROMPT_FAIR` (what tells jobs
+apart comes before more facts about them), Age, Cost, Seed, Size; a column the user hid is
+skipped. What is left goes to the prompt up to `PROMPT_EASY`, then to long model names, then
+to the prompt again. So at 80 cells the table is what it always was, beside the detail pane
+at 160 it shows the rating (culling is done there), and a wide terminal adds age, cost, seed
+and size instead of a 200-cell prompt. Pure: no widget, tested without a screen.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ SPECS: tuple[ColumnSpec, ...] = (
     ColumnSpec("cost", "Cost", 7, 6, "the estimated price"),
     ColumnSpec("seed", "Seed", 10, 7, "the request's seed, whole"),
     ColumnSpec("size", "Size", 9, 8, "width × height, or the aspect ratio"),
+    ColumnSpec("rating", "Rate", 6, 4, "the rating ★ and the pick ✔ or reject ✘"),
 )
 BY_KEY = {spec.key: spec for spec in SPECS}
 OPTIONAL: tuple[str, ...] = tuple(

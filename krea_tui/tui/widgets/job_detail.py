@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -41,6 +42,30 @@ def parameters_table(job: StoredJob) -> Table:
     if job.remote_id:
         table.add_row("job id", job.remote_id)
     return table
+
+
+# Children named in the detail pane at most; the rest are counted ("parent:ID" lists them all).
+SHOWN_CHILDREN = 6
+
+
+def lineage_text(job: StoredJob, children: Sequence[StoredJob]) -> Text:
+    """The job it was made from and the jobs made from it, by short id: "parent 1a2b3c4d",
+    "children 2: 5e6f7a8b (enhance, completed), 9c0d1e2f (failed)"."""
+    lines: list[Text] = []
+    if job.parent_id:
+        parent = (job.parent_remote_id or job.parent_id)[:8]
+        lines.append(Text.assemble(("parent ", "bold"), parent))
+    if children:
+        named = []
+        for child in children[:SHOWN_CHILDREN]:
+            kind = "enhance, " if child.model.startswith("enhance/") else ""
+            named.append(f"{child.short_id} ({kind}{child.status})")
+        more = len(children) - SHOWN_CHILDREN
+        tail = f", … {more} more (filter parent:{job.short_id})" if more > 0 else ""
+        lines.append(
+            Text.assemble(("children ", "bold"), f"{len(children)}: {', '.join(named)}{tail}")
+        )
+    return Text("\n").join(lines)
 
 
 def timeline_table(entries: list[TimelineEntry]) -> Table:
@@ -85,6 +110,9 @@ class JobDetail(ReportsWorkerFailures, VerticalScroll):
         # Thumbnails are always half-cell: cheap, and they scroll without artefacts.
         yield image_widget_class("halfcell")(id="detail-thumb")
         yield Static("", id="detail-params", classes="section")
+        lineage = Static("", id="detail-lineage", classes="section")
+        lineage.display = False  # shown for a job with a parent or children
+        yield lineage
         yield Static("", id="detail-timeline", classes="section")
         yield Static("", id="detail-spent", classes="section")
 
@@ -94,12 +122,15 @@ class JobDetail(ReportsWorkerFailures, VerticalScroll):
         timeline: list[TimelineEntry],
         preview: Path | None = None,
         now: datetime | None = None,
+        children: Sequence[StoredJob] = (),
     ) -> None:
-        """Show `job`; its saved picture, or else the in-progress `preview` if there is one."""
+        """Show `job`; its saved picture, or else the in-progress `preview` if there is one;
+        `children`: the jobs made from it (lineage)."""
         if job is None:
             self.query_one("#detail-title", Static).update("No job selected.")
             for part in ("#detail-error", "#detail-params", "#detail-timeline", "#detail-spent"):
                 self.query_one(part, Static).update("")
+            self.query_one("#detail-lineage", Static).display = False
             return
         title = Text.assemble(
             (f"{job.short_id} ", "bold"), status_text(job.status), ("  ", ""), (job.prompt, "")
@@ -110,6 +141,9 @@ class JobDetail(ReportsWorkerFailures, VerticalScroll):
             f"{error}{job.error_message}" if job.error_message else ""
         )
         self.query_one("#detail-params", Static).update(parameters_table(job))
+        lineage = self.query_one("#detail-lineage", Static)
+        lineage.update(lineage_text(job, children))
+        lineage.display = bool(job.parent_id or children)
         self.query_one("#detail-timeline", Static).update(timeline_table(timeline))
         self.query_one("#detail-spent", Static).update(time_in_states(timeline, now or utcnow()))
         picture = job.files[0] if job.files else ""
