@@ -18,6 +18,7 @@ from typing import Any, TextIO
 from krea_tui.core.asset_types import Asset
 from krea_tui.core.assets import (
     InputProblem,
+    Uploader,
     UploadProgress,
     absolute_inputs,
     local_inputs,
@@ -74,7 +75,6 @@ class ProgressLine:
 
 async def upload_inputs(runtime: Runtime, orders: Sequence[Order]) -> None:
     """Upload every local file the orders name, once each, before any job is queued."""
-    from krea_tui.headless import UsageError  # headless imports this module
 
     uploader = runtime.engine.submitter.inputs
     if uploader is None:
@@ -89,11 +89,18 @@ async def upload_inputs(runtime: Runtime, orders: Sequence[Order]) -> None:
     )
     if not values or uploader.zero_data_retention:
         return  # inline data: URIs are made when each job is sent
+    await upload_all(uploader, values)
+
+
+async def upload_all(uploader: Uploader, values: Sequence[str]) -> list[str]:
+    """Each local file's asset URL, uploading those not uploaded before, with a progress line
+    on stderr; a file that cannot go (or the service refusing) sends nothing and exits."""
+    from krea_tui.headless import UsageError  # headless imports this module
+
     before = uploader.on_progress
     uploader.on_progress = ProgressLine()
     try:
-        for value in values:
-            await uploader.url_for(value)
+        return [await uploader.url_for(value) for value in values]
     except InputProblem as exc:
         raise UsageError(f"nothing sent: {exc}") from None
     except KreaError as exc:

@@ -21,7 +21,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from krea_tui.core.assets import NO_TRAINING_UNDER_ZDR, InputProblem
+from krea_tui.core.assets import NO_TRAINING_UNDER_ZDR
 from krea_tui.core.errors import KreaError
 from krea_tui.core.store import StoredJob
 from krea_tui.core.styles import (
@@ -46,7 +46,7 @@ from krea_tui.headless import (
     report_unknown,
     wait_for,
 )
-from krea_tui.headless_assets import ProgressLine
+from krea_tui.headless_assets import upload_all
 from krea_tui.runtime import Runtime, SetupError
 
 PAGE = 1000
@@ -173,16 +173,7 @@ async def upload_pictures(runtime: Runtime, pictures: Sequence[Path]) -> list[st
     uploader = runtime.engine.submitter.inputs
     if uploader is None:
         raise SetupError("nothing sent: this connection cannot upload files")
-    before = uploader.on_progress
-    uploader.on_progress = ProgressLine()
-    try:
-        return [await uploader.url_for(str(path.resolve())) for path in pictures]
-    except InputProblem as exc:
-        raise UsageError(f"nothing sent: {exc}") from None
-    except KreaError as exc:
-        raise SetupError(f"nothing sent: {exc.message}") from None
-    finally:
-        uploader.on_progress = before
+    return await upload_all(uploader, [str(path.resolve()) for path in pictures])
 
 
 def _refuse_under_zdr(runtime: Runtime) -> None:

@@ -32,7 +32,7 @@ from krea_tui.sim.config import SimConfig
 from krea_tui.sim.enhance import Enhancer, EnhanceRefused, is_enhance, media_type
 from krea_tui.sim.faults import CONCURRENCY_MESSAGE, FaultMiddleware, RequestStats
 from krea_tui.sim.images import ImageCache
-from krea_tui.sim.jobs import LORA_TRAINING, JobRequest
+from krea_tui.sim.jobs import LIMIT_PROBLEM, LORA_TRAINING, JobRequest, page_limit
 from krea_tui.sim.openapi import build_openapi
 from krea_tui.sim.state import STATUSES, BacklogFull, Clock, PaymentRequired, SimState, parse_cursor
 from krea_tui.sim.styles import StyleStore
@@ -287,14 +287,9 @@ class Simulator:
         if denied is not None or token is None:
             return denied or error(401, NOT_AUTHENTICATED)
         query = request.query_params
-        limit = 100
-        if "limit" in query:
-            try:
-                limit = int(query["limit"])
-            except ValueError:
-                return error(400, "limit must be an integer between 1 and 1000.")
-            if not 1 <= limit <= 1000:
-                return error(400, "limit must be an integer between 1 and 1000.")
+        limit = page_limit(query)
+        if limit is None:
+            return error(400, LIMIT_PROBLEM)
         cursor_us = None
         if query.get("cursor"):
             try:

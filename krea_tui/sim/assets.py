@@ -28,7 +28,7 @@ from starlette.routing import Route
 from krea_tui.core.asset_types import ALLOWED_TEXT, MAX_ASSET_BYTES, MAX_ASSET_TEXT, asset_kind
 from krea_tui.core.files import safe_part
 from krea_tui.core.image_fields import image_locations, image_values, with_aliases
-from krea_tui.sim.jobs import iso_ms, parse_cursor
+from krea_tui.sim.jobs import LIMIT_PROBLEM, iso_ms, page_limit, parse_cursor
 
 if TYPE_CHECKING:
     from krea_tui.core.catalog import ModelInfo
@@ -264,14 +264,9 @@ def routes(sim: Simulator) -> list[Route]:
         if token is None:
             return denied or _error(401, "You are not authenticated.")
         query = request.query_params
-        limit = 100
-        if "limit" in query:
-            try:
-                limit = int(query["limit"])
-            except ValueError:
-                limit = 0
-            if not 1 <= limit <= 1000:
-                return _error(400, "limit must be an integer between 1 and 1000.")
+        limit = page_limit(query)
+        if limit is None:
+            return _error(400, LIMIT_PROBLEM)
         cursor_us = None
         if query.get("cursor"):
             try:

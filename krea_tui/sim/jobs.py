@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -174,6 +175,20 @@ def iso_ms(epoch_ms: int) -> str:
 
 def iso_seconds(epoch: float) -> str:
     return iso_ms(math.floor(epoch * 1000))
+
+
+LIMIT_PROBLEM = "limit must be an integer between 1 and 1000."
+
+
+def page_limit(query: Mapping[str, str], default: int = 100) -> int | None:
+    """A listing's `limit` (1-1000, `default` when not given); None when it is not one."""
+    if "limit" not in query:
+        return default
+    try:
+        limit = int(query["limit"])
+    except ValueError:
+        return None
+    return limit if 1 <= limit <= 1000 else None
 
 
 def parse_cursor(text: str) -> int:

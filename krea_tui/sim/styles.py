@@ -39,7 +39,14 @@ from starlette.routing import Route
 
 from krea_tui.sim.assets import UPLOADS_PATH
 from krea_tui.sim.images import render_png
-from krea_tui.sim.jobs import LORA_TRAINING, JobRequest, iso_ms, trained_style_id
+from krea_tui.sim.jobs import (
+    LIMIT_PROBLEM,
+    LORA_TRAINING,
+    JobRequest,
+    iso_ms,
+    page_limit,
+    trained_style_id,
+)
 
 if TYPE_CHECKING:
     from krea_tui.sim.app import Simulator
@@ -446,14 +453,9 @@ def routes(sim: Simulator) -> list[Route]:
         liked_text = (query.get("liked") or "false").lower()
         if liked_text not in ("true", "false", "1", "0"):
             return _error(400, "liked must be true or false.")
-        limit = 100
-        if "limit" in query:
-            try:
-                limit = int(query["limit"])
-            except ValueError:
-                limit = 0
-            if not 1 <= limit <= 1000:
-                return _error(400, "limit must be an integer between 1 and 1000.")
+        limit = page_limit(query)
+        if limit is None:
+            return _error(400, LIMIT_PROBLEM)
         after = None
         if query.get("cursor"):
             try:
