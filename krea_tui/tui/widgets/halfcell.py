@@ -8,6 +8,8 @@ an image the caller has already scaled off the event loop.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PIL import Image as PILImage
 from rich.color import Color as RichColor
 from rich.segment import Segment
@@ -16,6 +18,26 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 UPPER_HALF = "▀"
+
+
+def halfcell_row(
+    upper: bytes, lower: bytes, style: Callable[[bytes], Style], out: list[Segment]
+) -> None:
+    """Append one line of "▀" cells to `out`: `upper` and `lower` are RGB rows of equal
+    length; neighbouring cells of one (upper, lower) colour pair are joined into a segment,
+    styled by `style(pair)` (the caller's cache of Styles)."""
+    run_pair = b""
+    run = 0
+    for i in range(0, len(upper), 3):
+        pair = upper[i : i + 3] + lower[i : i + 3]
+        if pair == run_pair:
+            run += 1
+            continue
+        if run:
+            out.append(Segment(UPPER_HALF * run, style(run_pair)))
+        run_pair, run = pair, 1
+    if run:
+        out.append(Segment(UPPER_HALF * run, style(run_pair)))
 
 
 def halfcell_strips(image: PILImage.Image, cols: int, rows: int) -> list[Strip]:
@@ -49,18 +71,7 @@ def halfcell_strips(image: PILImage.Image, cols: int, rows: int) -> list[Strip]:
         upper = data[2 * row * stride : (2 * row + 1) * stride]
         lower = data[(2 * row + 1) * stride : (2 * row + 2) * stride]
         segments: list[Segment] = []
-        run_pair = b""
-        run = 0
-        for i in range(0, stride, 3):
-            pair = upper[i : i + 3] + lower[i : i + 3]
-            if pair == run_pair:
-                run += 1
-                continue
-            if run:
-                segments.append(Segment(UPPER_HALF * run, style(run_pair)))
-            run_pair, run = pair, 1
-        if run:
-            segments.append(Segment(UPPER_HALF * run, style(run_pair)))
+        halfcell_row(upper, lower, style, segments)
         strips.append(Strip(segments, cols))
     return strips
 

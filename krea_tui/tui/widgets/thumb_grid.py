@@ -46,7 +46,7 @@ from textual.worker import get_current_worker
 from krea_tui.core.gallery_model import GalleryItem, GalleryModel
 from krea_tui.core.thumbs import ThumbCache
 from krea_tui.tui.images import UnreadablePicture
-from krea_tui.tui.widgets.halfcell import UPPER_HALF
+from krea_tui.tui.widgets.halfcell import halfcell_row
 from krea_tui.tui.worker_errors import ReportsWorkerFailures
 
 WINDOW = 256  # items read from the model at once
@@ -123,18 +123,7 @@ class Tile:
         stride = self.width * 3
         upper = self.data[2 * r * stride : (2 * r + 1) * stride]
         lower = self.data[(2 * r + 1) * stride : (2 * r + 2) * stride]
-        run_pair = b""
-        run = 0
-        for i in range(0, stride, 3):
-            pair = upper[i : i + 3] + lower[i : i + 3]
-            if pair == run_pair:
-                run += 1
-                continue
-            if run:
-                out.append(Segment(UPPER_HALF * run, _pair_style(run_pair)))
-            run_pair, run = pair, 1
-        if run:
-            out.append(Segment(UPPER_HALF * run, _pair_style(run_pair)))
+        halfcell_row(upper, lower, _pair_style, out)
         right = cols - self.left - self.width
         if right:
             out.append(Segment(" " * right, base))
