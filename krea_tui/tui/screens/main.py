@@ -245,7 +245,10 @@ class MainScreen(KreaAccess, JobActions, KeeperActions, TablePrefs, Screen[None]
 
     def _set_summary(self, **changes: Any) -> None:
         self._summary = replace(self._summary, demo=self.krea.settings.demo, **changes)
-        self.query_one(StatusBar).summary = self._summary
+        # A focus change or an engine event may come while the screen is torn down (quit,
+        # a test ending): the bar may be gone already, and nothing is left to show.
+        for bar in self.query(StatusBar):
+            bar.summary = self._summary
 
     @property
     def live(self) -> bool:
