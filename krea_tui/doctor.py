@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import subprocess
 import sys
 import textwrap
 import time
@@ -20,7 +19,9 @@ from pathlib import Path
 from typing import Literal
 
 from krea_tui.config import ENV_TOKEN, ConfigError, Settings
-from krea_tui.core.clipboard import ClipboardRouter
+from krea_tui.core.clipboard import ClipboardRouter, run_command
+from krea_tui.core.termcaps import Route
+from krea_tui.core.tmux_route import PASSTHROUGH_FIX
 
 Level = Literal["ok", "info", "warn", "fail"]
 MARKS: dict[Level, str] = {"ok": "ok  ", "info": "info", "warn": "WARN", "fail": "FAIL"}
@@ -34,19 +35,10 @@ class Finding:
     fix: str = ""
 
 
-def _run(argv: Sequence[str]) -> str | None:
-    """A command's output, or None when it is missing or fails."""
-    try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=5, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return done.stdout.strip() if done.returncode == 0 else None
-
-
 @dataclass(slots=True)
 class Probe:
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
-    run: Callable[[Sequence[str]], str | None] = _run
+    run: Callable[[Sequence[str]], str | None] = run_command
     which: Callable[[str], str | None] = shutil.which
     is_tty: bool = field(default_factory=sys.stdout.isatty)
 
@@ -192,29 +184,25 @@ def check_colours(probe: Probe) -> list[Finding]:
 
 # What each route draws with, as `doctor` names it.
 ROUTE_NAMES = {
-    "kitty": "kitty graphics (Unicode placeholders)",
-    "kitty-direct": "kitty graphics (direct placements)",
-    "sixel": "Sixel graphics",
+    "kitty": "real pixels, kitty graphics (Unicode placeholders)",
+    "kitty-direct": "real pixels, kitty graphics (direct placements)",
+    "sixel": "real pixels, Sixel graphics",
 }
 
 
 def check_graphics(
-    settings: Settings,
-    probe: Probe,
-    detect: Callable[[str], str],
-    explain: Callable[[], str] | None = None,
+    settings: Settings, probe: Probe, detect: Callable[[str], Route]
 ) -> list[Finding]:
-    """The route pictures take and why; `explain` gives the reason the detection found (the
-    terminal's name and version, its answers), where there is one."""
+    """The route pictures take, why, and what to change for real pixels where something can."""
     chosen = probe.env.get("KREA_TUI_IMAGES") or settings.image_protocol
     if not probe.is_tty:
         return [Finding("pictures", "info", "not a terminal: cannot ask it what it can draw")]
-    protocol = detect(chosen)
-    why = explain() if explain is not None else ""
-    because = f" ({why})" if why else ""
-    if protocol in ROUTE_NAMES:
-        found = [Finding("pictures", "ok", f"{ROUTE_NAMES[protocol]}: real pixels{because}")]
-        if protocol == "kitty-direct":
+    route = detect(chosen)
+    because = f" ({route.reason})" if route.reason else ""
+    if route.protocol in ROUTE_NAMES:
+        level: Level = "warn" if route.fix else "ok"
+        found = [Finding("pictures", level, f"{ROUTE_NAMES[route.protocol]}{because}", route.fix)]
+        if route.protocol == "kitty-direct":
             found.append(
                 Finding(
                     "pictures",
@@ -226,25 +214,8 @@ def check_graphics(
                 )
             )
         return found
-    if probe.env.get("TMUX") and probe.env.get("KREA_TUI_TMUX_PASSTHROUGH") != "1":
-        return [
-            Finding(
-                "pictures",
-                "info",
-                "half-cell blocks (inside tmux, graphics are off by default)",
-                "for real pixels with kitty graphics: `set -g allow-passthrough on` in "
-                "tmux.conf and export KREA_TUI_TMUX_PASSTHROUGH=1",
-            )
-        ]
-    silent = ": this terminal did not answer the kitty or sixel probe"
-    return [
-        Finding(
-            "pictures",
-            "info",
-            f"half-cell blocks{because or silent}",
-            "kitty, Ghostty, WezTerm, foot, xterm -ti vt340 or iTerm2 show real pixels",
-        )
-    ]
+    fix = route.fix or "kitty, Ghostty, WezTerm, foot, xterm -ti vt340 or iTerm2 show real pixels"
+    return [Finding("pictures", "info", f"half-cell blocks{because}", fix)]
 
 
 def check_clipboard(probe: Probe) -> list[Finding]:
@@ -307,9 +278,9 @@ def check_tmux(probe: Probe) -> list[Finding]:
             Finding(
                 "tmux",
                 "info",
-                f"allow-passthrough is {passthrough or 'unsupported'}: pictures are half-cell",
-                "for real pixels: `set -g allow-passthrough on` (tmux ≥ 3.3) and "
-                "KREA_TUI_TMUX_PASSTHROUGH=1",
+                f"allow-passthrough is {passthrough or 'unsupported'}: "
+                "no kitty graphics through tmux",
+                PASSTHROUGH_FIX,
             )
         )
     return found
@@ -319,26 +290,23 @@ def diagnose(
     settings: Settings,
     warnings: Sequence[str] = (),
     probe: Probe | None = None,
-    detect: Callable[[str], str] | None = None,
+    detect: Callable[[str], Route] | None = None,
 ) -> list[Finding]:
     probe = probe or Probe()
-    explain: Callable[[], str] | None = None
     if detect is None:
-        from krea_tui.tui.images import detect_protocol, last_route
+        from krea_tui.tui.images import detect_route
 
-        def detect(setting: str) -> str:
-            return detect_protocol(setting, probe.env)
+        env = probe.env
 
-        def explain() -> str:
-            route = last_route()
-            return route.reason if route is not None else ""
+        def detect(setting: str) -> Route:
+            return detect_route(setting, env, run=probe.run)
 
     return [
         *check_config(settings, warnings),
         *check_token(settings, probe),
         *asyncio.run(check_api(settings)),
         *check_colours(probe),
-        *check_graphics(settings, probe, detect, explain),
+        *check_graphics(settings, probe, detect),
         *check_clipboard(probe),
         *check_tmux(probe),
     ]

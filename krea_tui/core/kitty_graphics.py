@@ -25,7 +25,8 @@ CHUNK = 4096  # the protocol's largest base64 payload per escape
 BUDGET = 150_000
 
 
-def _apc(control: str, payload: str = "") -> str:
+def graphics_command(control: str, payload: str = "") -> str:
+    """One escape of the graphics protocol (APC G): its keys, then its base64 payload."""
     return f"\x1b_G{control};{payload}\x1b\\" if payload else f"\x1b_G{control}\x1b\\"
 
 
@@ -38,24 +39,24 @@ def transmit(image_id: int, png: bytes) -> str:
     for n, chunk in enumerate(chunks):
         more = 1 if n < len(chunks) - 1 else 0
         control = f"a=t,f=100,i={image_id},q=2,m={more}" if n == 0 else f"m={more}"
-        out.append(_apc(control, chunk))
+        out.append(graphics_command(control, chunk))
     return "".join(out)
 
 
 def place(image_id: int, cols: int, rows: int, placement_id: int = 1) -> str:
     """Show the stored image at the cursor, scaled to cols×rows cells; the same placement id
     moves an earlier placement instead of adding one. C=1 leaves the cursor where it was."""
-    return _apc(f"a=p,i={image_id},p={placement_id},c={cols},r={rows},C=1,q=2")
+    return graphics_command(f"a=p,i={image_id},p={placement_id},c={cols},r={rows},C=1,q=2")
 
 
 def delete_placements(image_id: int) -> str:
     """Take the image off the screen and keep its data, to place it again later."""
-    return _apc(f"a=d,d=i,i={image_id},q=2")
+    return graphics_command(f"a=d,d=i,i={image_id},q=2")
 
 
 def delete_image(image_id: int) -> str:
     """Take the image off the screen and free its data in the terminal."""
-    return _apc(f"a=d,d=I,i={image_id},q=2")
+    return graphics_command(f"a=d,d=I,i={image_id},q=2")
 
 
 def _png(image: Image.Image) -> bytes:

@@ -56,6 +56,7 @@ class TerminalAnswers:
 class Route:
     protocol: Protocol
     reason: str
+    fix: str = ""  # what the user can change for real pixels, where something can
 
 
 def probe_request() -> bytes:
@@ -74,15 +75,20 @@ _DA1_REPLY = re.compile(rb"\x1b\[\?([\d;]*)c")
 _NAME_VERSION = re.compile(r"^\s*([^\s(]+)(?:\s*\(([^)]*)\)|\s+(\S+))?")
 
 
+def parse_name_version(text: str) -> tuple[str, str]:
+    """A terminal's XTVERSION text as (name, version): "kitty(0.26.5)", "XTerm(379)",
+    "WezTerm 20240203-110809-5046fc22", "tmux 3.3a"."""
+    match = _NAME_VERSION.match(text)
+    if not match:
+        return "", ""
+    return match.group(1), match.group(2) or match.group(3) or ""
+
+
 def parse_answers(data: bytes) -> TerminalAnswers:
     name = version = ""
     found = _XTVERSION.search(data)
     if found:
-        # "kitty(0.26.5)", "XTerm(379)", "WezTerm 20240203-110809-5046fc22", "tmux 3.3a"
-        match = _NAME_VERSION.match(found.group(1).decode("utf-8", "replace"))
-        if match:
-            name = match.group(1)
-            version = match.group(2) or match.group(3) or ""
+        name, version = parse_name_version(found.group(1).decode("utf-8", "replace"))
     kitty = any(
         reply.group(2).startswith(b"OK") and f"i={QUERY_ID}".encode() in reply.group(1)
         for reply in _KITTY_REPLY.finditer(data)
@@ -117,10 +123,9 @@ def draws_placeholders(answers: TerminalAnswers) -> bool:
     return name == "ghostty"
 
 
-def choose_route(
-    setting: str, answers: TerminalAnswers, *, tmux: bool = False, passthrough: bool = False
-) -> Route:
-    """How to draw pictures, given the user's setting and the terminal's answers.
+def choose_route(setting: str, answers: TerminalAnswers) -> Route:
+    """How to draw pictures, given the user's setting and the terminal's answers (outside
+    tmux: krea_tui.core.tmux_route decides inside).
 
     Placeholders are text to Textual, so toasts and dialogs cover them properly: they are
     used where the terminal is known to draw them. Direct placements are the protocol's
@@ -132,9 +137,6 @@ def choose_route(
     if setting == "sixel":
         return Route("sixel", "image_protocol = sixel")
     if setting == "kitty":
-        if tmux:
-            # Only placeholders survive tmux (through its passthrough); asked for explicitly.
-            return Route("kitty", "image_protocol = kitty inside tmux: Unicode placeholders")
         if draws_placeholders(answers):
             return Route("kitty", f"image_protocol = kitty; {who} draws placeholders")
         return Route(
@@ -142,8 +144,6 @@ def choose_route(
             f"image_protocol = kitty; {who} is not known to draw placeholders "
             "(kitty ≥ 0.28): direct placements",
         )
-    if tmux and not passthrough:
-        return Route("halfcell", "inside tmux, graphics are off unless passthrough is set up")
     if answers.name.lower() == "kitty" or (answers.kitty_graphics and draws_placeholders(answers)):
         if draws_placeholders(answers):
             return Route("kitty", f"{who}: kitty graphics with Unicode placeholders")

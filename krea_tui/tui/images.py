@@ -26,6 +26,7 @@ from typing import Any
 
 from PIL import Image as PILImage
 
+from krea_tui.core.clipboard import Run, run_command
 from krea_tui.core.pictures import PictureError, configure_pillow, picture_size
 from krea_tui.core.termcaps import (
     DEFAULT_CELL,
@@ -37,6 +38,7 @@ from krea_tui.core.termcaps import (
     probe_terminal,
     settle_replies,
 )
+from krea_tui.core.tmux_route import choose_tmux_route, colour_depth, read_tmux_client
 
 PROTOCOLS = ("auto", "kitty", "sixel", "halfcell")
 ENV_PROTOCOL = "KREA_TUI_IMAGES"
@@ -67,6 +69,7 @@ def detect_route(
     probe: Callable[[], TerminalAnswers] = probe_terminal,
     is_tty: bool | None = None,
     settle: Callable[[], None] = settle_replies,
+    run: Run = run_command,
 ) -> Route:
     """How to draw pictures here. Must run before the app starts: the probe reads the terminal."""
     env = os.environ if env is None else env
@@ -80,14 +83,11 @@ def detect_route(
         answers = probe()
     if answers.cell is not None:
         set_cell_size(answers.cell)
-    tmux = bool(env.get("TMUX"))
-    passthrough = env.get("KREA_TUI_TMUX_PASSTHROUGH") == "1"
-    if tmux and passthrough and chosen == "auto":
-        # The probe is answered by tmux itself; only textual-image's query, wrapped for
-        # passthrough, reaches the terminal outside.
-        return _textual_image_route()
-    route = choose_route(chosen, answers, tmux=tmux, passthrough=passthrough)
-    if route.protocol in ("kitty", "sixel"):
+    if env.get("TMUX"):
+        route = choose_tmux_route(chosen, answers, read_tmux_client(run), colour_depth(env))
+    else:
+        route = choose_route(chosen, answers)
+    if route.protocol == "sixel":
         # textual-image probes the terminal when first imported: now, before Textual reads
         # stdin, not when the viewer first composes.
         try:
@@ -99,23 +99,6 @@ def detect_route(
             # otherwise be typed into the app.
             settle()
     return route
-
-
-def _textual_image_route() -> Route:
-    try:
-        import textual_image.widget  # noqa: F401
-        from textual_image.renderable import Image as Auto
-        from textual_image.renderable.sixel import Image as Sixel
-        from textual_image.renderable.tgp import Image as TGP
-    except Exception:  # the probe can fail on odd terminals (0x0 size, no answer)
-        return Route("halfcell", "inside tmux: textual-image's probe failed")
-    finally:
-        settle_replies()  # late answers to its 0.1 s queries, before Textual reads stdin
-    if Auto is Sixel:
-        return Route("sixel", "inside tmux: the terminal answered textual-image's Sixel probe")
-    if Auto is TGP:
-        return Route("kitty", "inside tmux, with passthrough: kitty graphics placeholders")
-    return Route("halfcell", "inside tmux: no graphics answer came through")
 
 
 def detect_protocol(
@@ -130,12 +113,17 @@ def detect_protocol(
     return _route.protocol
 
 
-def image_widget_class(protocol: str) -> Any:
+def image_widget_class(protocol: str, env: Mapping[str, str] | None = None) -> Any:
     """The widget that draws a picture with `protocol` (half-cell unless real pixels work)."""
-    if protocol in ("kitty", "sixel"):
+    if protocol == "sixel":
         from textual_image import widget
 
-        return widget.TGPImage if protocol == "kitty" else widget.SixelImage
+        return widget.SixelImage
+    if protocol == "kitty":
+        from krea_tui.tui.widgets.placeholder_picture import PlaceholderPicture
+
+        env = os.environ if env is None else env
+        return functools.partial(PlaceholderPicture, cell=cell_size(), tmux=bool(env.get("TMUX")))
     if protocol == "kitty-direct":
         from krea_tui.tui.widgets.kitty_picture import KittyPicture
 

@@ -6,8 +6,9 @@ it in the app:
 
 - kitty-direct: KittyPicture in a headless app; its escapes are counted as they go into the
   frame. The first frame sends the picture; a redraw (the widget refreshed) only places it.
-- kitty placeholders: textual-image's TGP renderable (kitty ≥ 0.28), the PNG it writes to
-  the terminal itself plus the placeholder text.
+- kitty placeholders (kitty ≥ 0.28, and inside tmux): PlaceholderPicture in a headless app,
+  wrapped for tmux's passthrough; its escapes plus the placeholder text of its cells as Textual
+  writes them. The text is written again whenever Textual repaints the widget.
 - sixel: textual-image's Sixel renderable, what its widget injects.
 - halfcell: our half-cell strips as Textual renders them (colours and blocks).
 
@@ -57,18 +58,27 @@ def box() -> tuple[int, int]:
     return fit_box(1024, 1024, COLS, ROWS, CellSize(*CELL))
 
 
-async def kitty_direct(picture: Image.Image) -> tuple[int, int, tuple[int, int]]:
-    """(first frame's bytes, a redraw's bytes, the size of the PNG sent)."""
+async def kitty_widget(
+    picture: Image.Image, placeholders: bool
+) -> tuple[int, int, tuple[int, int]]:
+    """(first frame's escapes, a redraw's escapes, the size of the PNG sent), through
+    KittyPicture (direct placements) or PlaceholderPicture (inside tmux)."""
     from textual.app import App, ComposeResult
 
     from krea_tui.core.termcaps import CellSize
     from krea_tui.tui.widgets.kitty_picture import KittyPicture
+    from krea_tui.tui.widgets.placeholder_picture import PlaceholderPicture
 
     cols, rows = box()
 
     class One(App[None]):
         def compose(self) -> ComposeResult:
-            widget = KittyPicture(id="picture", cell=CellSize(*CELL))
+            cell = CellSize(*CELL)
+            widget = (
+                PlaceholderPicture(id="picture", cell=cell, tmux=True)
+                if placeholders
+                else KittyPicture(id="picture", cell=cell)
+            )
             widget.styles.width, widget.styles.height = cols, rows
             yield widget
 
@@ -88,27 +98,14 @@ async def kitty_direct(picture: Image.Image) -> tuple[int, int, tuple[int, int]]
     return first, redraw, sent
 
 
-def kitty_placeholders(picture: Image.Image) -> int:
-    from rich.console import Console
-    from textual_image.renderable.tgp import Image as TGPRenderable
+def placeholder_text() -> int:
+    """The bytes of the placeholder cells of the full-screen box, as Textual writes them:
+    each cell's character and marks, one colour for the whole box, a cursor move per line."""
+    from krea_tui.core.kitty_placeholders import PlaceholderId, placeholder_cells
 
     cols, rows = box()
-    written = io.StringIO()
-    saved = sys.__stdout__
-    sys.__stdout__ = written  # type: ignore[misc,assignment]  # where textual-image writes the PNG
-    try:
-        console = Console(
-            file=io.StringIO(),
-            width=COLS,
-            height=ROWS,
-            color_system="truecolor",
-            force_terminal=True,
-        )
-        console.print(TGPRenderable(picture, width=cols, height=rows))
-        text = console.file.getvalue()  # type: ignore[attr-defined]
-    finally:
-        sys.__stdout__ = saved  # type: ignore[misc]
-    return len(written.getvalue().encode()) + len(text.encode())
+    cells = placeholder_cells(PlaceholderId(200, 200), cols, rows)
+    return sum(len("".join(row).encode()) + 8 for row in cells) + len("\x1b[38;5;200m")
 
 
 def sixel(picture: Image.Image) -> int:
@@ -142,23 +139,26 @@ def figures(quick: bool = False) -> list[Figure]:
     out: list[Figure] = []
     cols, rows = box()
     for name, picture in pictures().items():
-        first, redraw, sent = asyncio.run(kitty_direct(picture))
+        first, redraw, sent = asyncio.run(kitty_widget(picture, placeholders=False))
         note = f"{cols}×{rows} cells, PNG {sent[0]}×{sent[1]} px; a redraw sends {redraw} bytes"
         out.append(
             Figure(f"bytes.kitty_direct.{name}", first / 1000, "KB", TARGET_KITTY / 1000, note=note)
         )
         out.append(Figure(f"bytes.kitty_redraw.{name}", redraw, "B", 200))
-        if quick:
-            continue
+        escapes, again, _ = asyncio.run(kitty_widget(picture, placeholders=True))
+        text = placeholder_text()
         out.append(
             Figure(
                 f"bytes.kitty_placeholders.{name}",
-                kitty_placeholders(picture) / 1000,
+                (escapes + text) / 1000,
                 "KB",
-                None,
-                note="textual-image, kitty ≥ 0.28",
+                TARGET_KITTY / 1000,
+                note=f"inside tmux: escapes {escapes} B + cells {text} B; a repaint sends "
+                f"the cells again and {again} B of escapes",
             )
         )
+        if quick:
+            continue
         out.append(Figure(f"bytes.sixel.{name}", sixel(picture) / 1000, "KB", None))
         out.append(Figure(f"bytes.halfcell.{name}", halfcell(picture) / 1000, "KB", None))
     return out

@@ -75,10 +75,11 @@ class DemoTerminal:
         )
         return done.stdout
 
-    def start_app(self) -> int:
-        """`krea-tui --demo` in the pane (instead of whatever ran there); returns its pid."""
+    def start_app(self, env: str = "TERM=xterm-256color") -> int:
+        """`krea-tui --demo` in the pane (instead of whatever ran there), with `env`'s
+        variables; returns its pid."""
         # exec: the pane's process is the app itself, so its pid is the one to kill.
-        command = f"exec env TERM=xterm-256color {shlex.quote(str(APP))} --demo"
+        command = f"exec env {env} {shlex.quote(str(APP))} --demo"
         self.tmux("respawn-pane", "-k", "-c", str(ROOT), command)
         self.pid = int(self.tmux("display-message", "-p", "#{pane_pid}").strip())
         self.wait(lambda s: READY in s, "the app to draw")

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from krea_tui.config import Settings
+from krea_tui.core.termcaps import Route
 from krea_tui.doctor import Probe, diagnose, locate, report
 
 SECRET = "0123abcd-0000-4000-8000-000000000000:do-not-print-me"
@@ -29,8 +30,8 @@ def fake_tmux(options: Mapping[str, str]) -> Probe:
     return Probe(env=env, run=run, which=lambda _: None, is_tty=True)
 
 
-def halfcell(_: str) -> str:
-    return "halfcell"
+def halfcell(_: str) -> Route:
+    return Route("halfcell", "")
 
 
 def text_of(settings: Settings, probe: Probe) -> str:

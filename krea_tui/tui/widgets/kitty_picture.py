@@ -38,7 +38,8 @@ _IDS = itertools.count(random.randint(1, 2**30))
 _ZERO_WIDTH = ((ControlType.CURSOR_FORWARD, 0),)
 
 
-def _control(text: str) -> Segment:
+def control_segment(text: str) -> Segment:
+    """`text` written to the terminal where the line starts, taking no cells."""
     return Segment(text, None, _ZERO_WIDTH)  # type: ignore[arg-type]
 
 
@@ -98,6 +99,20 @@ class KittyPicture(ReportsWorkerFailures, Widget):
         self._image_id, self._sent, self._placed = next(_IDS), False, None
         self.refresh()
 
+    def encode_for(self, width: int, height: int) -> None:
+        """Encode the picture for a width×height box off the event loop, once per size."""
+        if self._image is None or self._encoding_for == (width, height):
+            return
+        self._encoding_for = (width, height)
+        image = self._image
+        self.run_worker(
+            lambda: self._encode(image, width, height),
+            thread=True,
+            exclusive=True,
+            group="kitty-encode",
+            exit_on_error=False,
+        )
+
     def render_lines(self, crop: Region) -> list[Strip]:
         width, height = self.size
         blank = Strip.blank(crop.width, self.rich_style)
@@ -112,16 +127,7 @@ class KittyPicture(ReportsWorkerFailures, Widget):
                 # The old size would float over whatever moved into its cells meanwhile.
                 controls.append(delete_placements(self._image_id))
                 self._placed = None
-            if self._encoding_for != (width, height):
-                self._encoding_for = (width, height)
-                image = self._image
-                self.run_worker(
-                    lambda: self._encode(image, width, height),
-                    thread=True,
-                    exclusive=True,
-                    group="kitty-encode",
-                    exit_on_error=False,
-                )
+            self.encode_for(width, height)
         elif self._png is not None and visible:
             region = self.region
             where = (region.x, region.y, width, height)
@@ -140,7 +146,7 @@ class KittyPicture(ReportsWorkerFailures, Widget):
         if controls:
             text = "".join(controls)
             self.bytes_written += len(text.encode())
-            lines[0] = Strip([_control(text), *blank], crop.width)
+            lines[0] = Strip([control_segment(text), *blank], crop.width)
         return lines
 
     def on_unmount(self) -> None:
