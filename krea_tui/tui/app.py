@@ -302,21 +302,47 @@ class KreaApp(ReportsWorkerFailures, KeysInOrder[None]):
         self.notify(f"Queued {len(jobs)} {noun} for {model}", timeout=3)
         return jobs
 
-    def rerun(self, job: StoredJob, *, new_seed: bool) -> None:
-        from krea_tui.core.batch import with_seeds
+    def resend(
+        self,
+        jobs: Sequence[StoredJob],
+        *,
+        new_seed: bool,
+        note: str = "",
+        sent: Callable[[], None] | None = None,
+    ) -> None:
+        """Send the jobs' requests again as new jobs (one batch, each recording its parent),
+        once the user has seen what they cost: from the table (r, R, one job or many) and from
+        the viewer alike. `note` is added to the question; `sent` runs once they are queued."""
+        from krea_tui.core import bulk
+        from krea_tui.tui.screens.modals import ConfirmModal
 
-        if job.model not in self.catalog or not job.request:
+        if not any(job.model in self.catalog and job.request for job in jobs):
+            what = jobs[0].short_id if len(jobs) == 1 else "these jobs"
             self.notify(
-                f"{job.short_id} was imported from the server; its request is not known here",
+                f"{what}: imported from the server; the request is not known here",
                 severity="warning",
             )
             return
-        body = dict(job.request)
-        if new_seed:
-            body.pop("seed", None)
-        takes_seed = self.catalog.get(job.model).field("seed") is not None
-        bodies = with_seeds(body, 1, takes_seed=takes_seed) if new_seed else [body]
-        self.submit(job.model, bodies, preset=job.preset, parents=[job.local_id] * len(bodies))
+
+        def answered(ok: bool | None) -> None:
+            if not ok:
+                return
+            queued, skipped = bulk.requeue(self.engine, self.catalog, jobs, new_seed=new_seed)
+            if sent is not None:
+                sent()
+            text = f"Queued {bulk.noun(len(queued))}"
+            if len(queued) > 1 and queued[0].batch_id:
+                text += f" as batch {queued[0].batch_id}"
+            if skipped:
+                text += f"; {skipped} imported without a known request were skipped"
+            self.notify(text, severity="warning" if skipped else "information", timeout=5)
+
+        how = "with a new seed" if new_seed else "with the same request"
+        if new_seed and len(jobs) > 1:
+            how = "with new seeds"
+        cost = bulk.resend_cost(self.catalog, jobs)
+        question = f"Send {bulk.noun(len(jobs))} again {how}{note}? {cost}."
+        self.push_screen(ConfirmModal(question, "Send again", "Keep"), answered)
 
     def toggle_queue(self) -> None:
         if self.engine.paused:

@@ -70,3 +70,35 @@ async def test_already_saved_says_where(
         await until(pilot, lambda: bool(app._notifications), "the report")
         messages = [n.message for n in app._notifications]
         assert f"{len(saved)} jobs already saved in ~/out/demo" in messages, messages
+
+
+@pytest.mark.parametrize("key", ["r", "R"], ids=["rerun", "new-seed"])
+@pytest.mark.parametrize("where", ["table", "viewer"])
+async def test_sending_one_job_again_says_the_cost_first(
+    static_app: Callable[..., KreaApp], key: str, where: str
+) -> None:
+    # On main, `r` on the job under the cursor (and `r`/`R` in the viewer) sent it at once.
+    app = static_app()
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        before = len(app.store.jobs())
+        job = main_screen(app).current_job()
+        assert job is not None and job.files
+        if where == "viewer":
+            await pilot.press("enter")
+            await until(pilot, lambda: app.screen is not main_screen(app), "the viewer")
+            job = app.screen.job  # type: ignore[attr-defined]
+        await pilot.press(key)
+        await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "the confirmation")
+        cost = app.catalog.cost_text(job.model, [job.request])
+        assert cost.startswith("est. ") and cost in question(app)
+        assert "Send 1 job again" in question(app)
+        assert len(app.store.jobs()) == before  # nothing sent while asking
+        await pilot.press("n")
+        await until(pilot, lambda: not isinstance(app.screen, ConfirmModal), "the answer")
+        assert len(app.store.jobs()) == before
+        await pilot.press(key)
+        await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "the confirmation")
+        await pilot.press("y")
+        await until(pilot, lambda: len(app.store.jobs()) == before + 1, "the job sent again")
+        assert app.store.jobs()[-1].parent_id == job.local_id

@@ -11,6 +11,7 @@ import pytest
 from krea_tui.tui.app import KreaApp
 from krea_tui.tui.screens.compose import ComposeScreen
 from krea_tui.tui.screens.enhance import EnhanceModal
+from krea_tui.tui.screens.modals import ConfirmModal
 from krea_tui.tui.screens.viewer import ResultViewer
 from krea_tui.tui.widgets.job_detail import JobDetail
 from tests.tui.conftest import settings_in, settle, until
@@ -35,9 +36,12 @@ async def test_rerun_edit_and_use_as_input_record_the_parent(
         app.open_viewer(source.local_id)
         await until(pilot, lambda: isinstance(app.screen, ResultViewer), "the viewer")
 
-        await pilot.press("r")  # re-run
-        await pilot.press("R")  # re-run with a new seed
-        await pilot.pause()
+        for key in ("r", "R"):  # re-run; re-run with a new seed: each asked, with its price
+            await pilot.press(key)
+            await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "the question")
+            await pilot.press("y")
+            await until(pilot, lambda: isinstance(app.screen, ResultViewer), "the viewer")
+        await until(pilot, lambda: len(app.store.jobs()) == 3, "both re-runs")
         reruns = [job for job in app.store.jobs() if job.local_id != source.local_id]
         assert [job.parent_id for job in reruns] == [source.local_id] * 2
 
@@ -148,6 +152,8 @@ async def test_the_tables_edit_and_retry_make_children(tmp_path: Path) -> None:
         assert app.screen.parent_id == source.local_id
         await pilot.press("escape")
         await until(pilot, lambda: app.screen is app.screen_stack[0], "the main screen")
-        await pilot.press("r")  # retry (re-run) the job under the cursor
+        await pilot.press("r")  # retry (re-run) the job under the cursor, once asked
+        await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "the question")
+        await pilot.press("y")
         await until(pilot, lambda: len(app.store.jobs()) == 2, "the retry")
         assert app.store.jobs()[-1].parent_id == source.local_id

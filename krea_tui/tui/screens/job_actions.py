@@ -139,28 +139,10 @@ class JobActions:
 
     def _requeue(self, *, new_seed: bool) -> None:
         jobs = self.targets()
-        if not jobs or not self._engine_ready():
-            return
-
-        def go() -> None:
-            queued, skipped = bulk.requeue(
-                self.krea.engine, self.krea.catalog, jobs, new_seed=new_seed
+        if jobs and self._engine_ready():
+            self.krea.resend(
+                jobs, new_seed=new_seed, note=self._hidden_note(jobs), sent=self.table.clear_marks
             )
-            self.table.clear_marks()
-            text = f"Queued {noun(len(queued))}"
-            if queued and queued[0].batch_id:
-                text += f" as batch {queued[0].batch_id}"
-            if skipped:
-                text += f"; {skipped} imported without a known request were skipped"
-            self.notify(text, severity="warning" if skipped else "information", timeout=5)
-
-        how = "with new seeds" if new_seed else "with the same request"
-        if len(jobs) == 1 and not self.model.marks:
-            go()  # one job under the cursor: as quick as before marks existed
-            return
-        cost = bulk.resend_cost(self.krea.catalog, jobs)
-        question = f"Send {noun(len(jobs))} again {how}{self._hidden_note(jobs)}? {cost}."
-        self.confirm(question, "Send again", go)
 
     def action_rerun(self) -> None:
         self._requeue(new_seed=False)

@@ -243,7 +243,7 @@ class ResultViewer(KreaAccess, Screen[None]):
         self.notify(f"Saved a copy to {target}", timeout=5)
 
     def action_rerun(self, new_seed: bool) -> None:
-        self.krea.rerun(self.job, new_seed=new_seed)
+        self.krea.resend([self.job], new_seed=new_seed)
 
     def action_edit(self) -> None:
         job = self.job
