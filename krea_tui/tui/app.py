@@ -307,12 +307,14 @@ class KreaApp(ReportsWorkerFailures, KeysInOrder[None]):
         jobs: Sequence[StoredJob],
         *,
         new_seed: bool,
+        what: str = "",
         note: str = "",
         sent: Callable[[], None] | None = None,
     ) -> None:
         """Send the jobs' requests again as new jobs (one batch, each recording its parent),
         once the user has seen what they cost: from the table (r, R, one job or many) and from
-        the viewer alike. `note` is added to the question; `sent` runs once they are queued."""
+        the viewer and triage alike. `what` names the jobs in the question ("3 jobs" unless
+        given), `note` is added to it; `sent` runs once they are queued."""
         from krea_tui.core import bulk
         from krea_tui.tui.screens.modals import ConfirmModal
 
@@ -341,7 +343,7 @@ class KreaApp(ReportsWorkerFailures, KeysInOrder[None]):
         if new_seed and len(jobs) > 1:
             how = "with new seeds"
         cost = bulk.resend_cost(self.catalog, jobs)
-        question = f"Send {bulk.noun(len(jobs))} again {how}{note}? {cost}."
+        question = f"Send {what or bulk.noun(len(jobs))} again {how}{note}? {cost}."
         self.push_screen(ConfirmModal(question, "Send again", "Keep"), answered)
 
     def toggle_queue(self) -> None:

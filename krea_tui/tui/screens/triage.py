@@ -16,13 +16,11 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Static
 
-from krea_tui.core import bulk
 from krea_tui.core.bulk import noun
 from krea_tui.core.events import JobEvent
 from krea_tui.core.triage import BatchTimes, FailureGroup, batch_times, failure_groups
 from krea_tui.tui.messages import EngineEvents
 from krea_tui.tui.screens.krea_access import KreaAccess
-from krea_tui.tui.screens.modals import ConfirmModal
 from krea_tui.tui.widgets.job_cells import format_duration
 
 STATES = ("held", "queued", "scheduled", "processing", "sampling")
@@ -137,24 +135,8 @@ class TriageScreen(KreaAccess, Screen[None]):
         if group is None:
             return
 
-        def answered(ok: bool | None) -> None:
-            if not ok:
-                return
-            queued, skipped = bulk.requeue(
-                self.krea.engine, self.krea.catalog, group.jobs, new_seed=new_seed
-            )
-            text = f"Queued {noun(len(queued))}"
-            if skipped:
-                text += f"; {skipped} without a known request were skipped"
-            self.notify(text, timeout=5)
-
-        how = " with new seeds" if new_seed else ""
-        cost = bulk.resend_cost(self.krea.catalog, group.jobs)
-        question = (
-            f"Send the {noun(len(group.jobs), 'job')} that failed with “{group.label}” "
-            f"again{how}? {cost}."
-        )
-        self.app.push_screen(ConfirmModal(question, "Send again", "Keep"), answered)
+        what = f"the {noun(len(group.jobs), 'job')} that failed with “{group.label}”"
+        self.krea.resend(group.jobs, new_seed=new_seed, what=what)
 
     def action_mark(self) -> None:
         group = self._group()
