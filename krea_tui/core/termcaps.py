@@ -59,10 +59,14 @@ class Route:
     fix: str = ""  # what the user can change for real pixels, where something can
 
 
-def probe_request() -> bytes:
+def probe_request(tmux: bool = False) -> bytes:
+    """The probe's queries. Inside tmux the kitty query is left out: tmux would answer for
+    itself anyway, and it takes an APC sequence for a pane title (the status line then reads
+    "Gi=31,s=1,…")."""
+    kitty = b"" if tmux else f"\x1b_Gi={QUERY_ID},s=1,v=1,a=q,t=d,f=24;AAAA\x1b\\".encode()
     return (
         b"\x1b[>0q"  # XTVERSION
-        + f"\x1b_Gi={QUERY_ID},s=1,v=1,a=q,t=d,f=24;AAAA\x1b\\".encode()
+        + kitty
         + b"\x1b[16t"  # cell size in pixels
         + b"\x1b[c"  # DA1, the sentinel
     )
@@ -253,7 +257,7 @@ def settle_replies(timeout: float = PROBE_TIMEOUT) -> None:
 
 def probe_terminal(timeout: float = PROBE_TIMEOUT) -> TerminalAnswers:
     """Ask the terminal on stdin/stdout; TerminalAnswers() if either is not a terminal."""
-    asked = _ask(probe_request(), timeout)
+    asked = _ask(probe_request(tmux=bool(os.environ.get("TMUX"))), timeout)
     if asked is None:
         return TerminalAnswers()
     data, fd_out = asked

@@ -79,6 +79,8 @@ def test_the_viewer_inside_tmux_is_placeholder_text_that_tmux_keeps_in_place(
 ) -> None:
     terminal.tmux("set-option", "-g", "allow-passthrough", "on")
     terminal.start_app("TERM=tmux-256color KREA_TUI_IMAGES=kitty")
+    # The terminal probe left the pane's title alone (tmux takes an APC for a title).
+    assert "Gi=" not in terminal.tmux("display-message", "-p", "#{pane_title}")
     compose_and_send(terminal, "paper boat, red", 1)
 
     def cells() -> dict[tuple[int, int], list[tuple[int, int, int]]]:

@@ -136,3 +136,13 @@ def test_doctor_says_the_route_inside_tmux_and_what_to_change(
     (finding, *_) = check_graphics(Settings(), probe, detect)
     assert says in finding.text
     assert fix in finding.fix if fix else finding.level == "ok"
+
+
+def test_the_probe_inside_tmux_sends_no_kitty_query() -> None:
+    # tmux takes an APC sequence for a pane title: on main the status line read
+    # "Gi=31,s=1,v=1,a=q,t=d" after every start inside tmux.
+    from krea_tui.core.termcaps import probe_request
+
+    assert b"\x1b_G" in probe_request()
+    inside = probe_request(tmux=True)
+    assert b"\x1b_" not in inside and inside.endswith(b"\x1b[c")
