@@ -5,7 +5,8 @@
 Each picture is the real app, driven by key presses, over the fixed demo history of
 `krea_tui.showcase` (pictures drawn by the simulator's generator, a fixed clock, fixed ids and
 seeds), so the same command always writes the same files. `--check` compares instead of
-writing and exits 1 when a screenshot no longer matches the app.
+writing and exits 1 when a screenshot no longer matches the app. Names (`gallery`,
+`keepers-sheet`, …) limit either to those screenshots.
 """
 
 from __future__ import annotations
@@ -63,6 +64,38 @@ async def triage(pilot: Pilot[None]) -> None:
     await pilot.press("t")
 
 
+async def rate_sweep(pilot: Pilot[None]) -> None:
+    """The sweep's contact sheet, judged with one hand: each key rates, picks or rejects the
+    picture under the cursor and moves on; `left` steps back to pick one just rated."""
+    await pilot.press("b")
+    await settle(pilot)
+    await pilot.press("5", "left", "p", "4", "x", "3", "5", "left", "p", "2", "4")
+
+
+async def compare(pilot: Pilot[None]) -> None:
+    await rate_sweep(pilot)
+    await settle(pilot)
+    await pilot.press("a")  # A/B over the batch: the first two, and what differs
+
+
+async def rated_filter(pilot: Pilot[None]) -> None:
+    await rate_sweep(pilot)
+    await pilot.press("escape")
+    await settle(pilot)
+    # The two oldest jobs rated in the table (`*` then the stars; each moves on to the next
+    # row), the detail pane hidden so the Rate column has room, then the keepers filtered.
+    await pilot.press("home", "asterisk", "4", "asterisk", "5", "d")
+    await settle(pilot)
+    await pilot.press("slash", *"rating:>=4", "enter")
+
+
+async def gallery(pilot: Pilot[None]) -> None:
+    await rate_sweep(pilot)
+    await pilot.press("escape")
+    await settle(pilot)
+    await pilot.press("ctrl+g")
+
+
 SCENES: dict[str, Steps] = {
     "main": busy_queue,
     "compose": compose,
@@ -71,6 +104,10 @@ SCENES: dict[str, Steps] = {
     "filtered": filtered_and_marked,
     "contact-sheet": contact_sheet,
     "triage": triage,
+    "keepers-sheet": rate_sweep,
+    "keepers-compare": compare,
+    "keepers-filter": rated_filter,
+    "gallery": gallery,
 }
 
 
@@ -94,10 +131,16 @@ async def shoot(name: str, steps: Steps) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="compare, do not write")
+    parser.add_argument("names", nargs="*", help=f"only these: {', '.join(SCENES)} (all)")
     args = parser.parse_args()
+    unknown = sorted(set(args.names) - set(SCENES))
+    if unknown:
+        parser.error(f"no such screenshot: {', '.join(unknown)}")
     OUT.mkdir(exist_ok=True)
     stale = []
     for name, steps in SCENES.items():
+        if args.names and name not in args.names:
+            continue
         svg = asyncio.run(shoot(name, steps))
         path = OUT / f"{name}.svg"
         if args.check:

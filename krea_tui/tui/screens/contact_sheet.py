@@ -239,11 +239,17 @@ class ContactSheet(KreaAccess, Screen[None]):
         self._load_pictures(list(self._jobs.values()))
 
     def _table_job(self) -> str | None:
-        """The job under the main table's cursor (None on a header, or with no table)."""
+        """The job under the main table's cursor (None on a header, or with no table), unless
+        it is the sheet's last: the table sits on the newest job, the batch's last tile, and
+        opened there the judging keys would have no next picture to move on to (a burst typed
+        after `b` would judge that one over and over)."""
         from krea_tui.tui.screens.main import MainScreen
 
         main = self.app.screen_stack[0] if self.app.screen_stack else None
-        return main.table.current_id if isinstance(main, MainScreen) and main.loaded else None
+        if not (isinstance(main, MainScreen) and main.loaded):
+            return None
+        order = [i for line in (self.sheet.cells if self.sheet else ()) for i in line if i]
+        return None if order and main.table.current_id == order[-1] else main.table.current_id
 
     def on_resize(self) -> None:
         # Rebuilt once the terminal settles (a drag sends many sizes), and only when the cells
