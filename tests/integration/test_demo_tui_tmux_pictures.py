@@ -12,10 +12,7 @@ unit tests of krea_tui.core.tmux_route).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from krea_tui.core.kitty_placeholders import PLACEHOLDER, decode_cell
 from krea_tui.core.placeholder_marks import MARKS
@@ -26,19 +23,13 @@ from tests.integration.demo_tui_support import (
     rows_done,
     until,
 )
-from tests.integration.test_demo_tui_killed import demo_env  # noqa: F401 (a fixture)
+from tests.integration.test_demo_tui_killed import (  # noqa: F401 (fixtures)
+    demo_env,
+    terminal,
+)
 
 _SGR = re.compile(r"\x1b\[([\d;:]*)m")
 _MARKS = {chr(mark) for mark in MARKS}
-
-
-@pytest.fixture
-def terminal(demo_env: dict[str, str]) -> Iterator[DemoTerminal]:  # noqa: F811
-    term = DemoTerminal(demo_env)
-    try:
-        yield term
-    finally:
-        term.close()
 
 
 def placeholder_cells(capture: str) -> dict[tuple[int, int], list[tuple[int, int, int]]]:
@@ -75,7 +66,7 @@ def placeholder_cells(capture: str) -> dict[tuple[int, int], list[tuple[int, int
 
 
 def test_the_viewer_inside_tmux_is_placeholder_text_that_tmux_keeps_in_place(
-    terminal: DemoTerminal,
+    terminal: DemoTerminal,  # noqa: F811 (the fixture)
 ) -> None:
     terminal.tmux("set-option", "-g", "allow-passthrough", "on")
     terminal.start_app("TERM=tmux-256color KREA_TUI_IMAGES=kitty")
