@@ -28,6 +28,7 @@ from krea_tui.core import queue_sql
 from krea_tui.core.clock import utcnow
 from krea_tui.core.endings import Tally, batch_finished, job_ended
 from krea_tui.core.events import DownloadEvent, EngineEvent, JobEvent, RemovedEvent
+from krea_tui.core.models import LIFECYCLE_ORDER
 from krea_tui.core.query import parse
 from krea_tui.core.queue_layout import Group, Layout
 from krea_tui.core.queue_marks import QueueMarks
@@ -283,6 +284,28 @@ class QueueModel(QueueMarks):
     def active_jobs(self) -> list[StoredJob]:
         """Jobs not ended (held, being sent, on the server), in queue order."""
         return sorted(self._active.values(), key=lambda job: job.position)
+
+    def judged_and_idle(self) -> bool:
+        """No job shown is under way (a progress bar would be blank on every row) and one
+        shown is rated, picked or rejected: where the table has room for only one of them,
+        the stars then take the progress bar's place. Costs the jobs under way (held here)
+        and, when none is shown, a walk of the judged jobs (a few among thousands) through the
+        ratings' partial indexes with the view's own filter."""
+        if not self.store.has_ratings:
+            return False
+        if any(
+            job.status in LIFECYCLE_ORDER and self.matches(job) for job in self._active.values()
+        ):
+            return False
+        where = self._compile_where()
+        return any(
+            self.store.first(
+                f"SELECT 1 FROM jobs INDEXED BY jobs_{judged}"
+                f" WHERE {judged} IS NOT NULL AND ({where.text}) LIMIT 1",
+                where.args,
+            )
+            for judged in ("rating", "pick")
+        )
 
     def running_jobs(self) -> list[StoredJob]:
         """Jobs the server has and has not finished: the rows whose time cell ticks."""

@@ -93,3 +93,15 @@ def test_the_prompt_reads_fairly_before_age_cost_seed_and_size_come_in() -> None
         if {"age", "cost", "seed", "size"} & set(layout.keys):
             assert layout.width_of("prompt") >= PROMPT_FAIR, width
     assert "age" not in fit_columns(96).keys  # 160 columns with the detail pane open
+
+
+def test_rate_first_puts_the_rating_where_the_progress_bar_was_at_80_columns() -> None:
+    layout = fit_columns(80, rate_first=True)
+    assert layout.keys == ("mark", "id", "status", "prompt", "model", "time", "rating")
+    assert "progress" in layout.no_room
+    assert layout.width_of("prompt") == fit_columns(80).width_of("prompt")  # the same room
+    assert total(80, rate_first=True) == 80
+    # Wide enough for both, both show, in their usual places.
+    assert fit_columns(160, rate_first=True) == fit_columns(160)
+    # Hidden, the rating gives way as ever.
+    assert fit_columns(80, rate_first=True, hidden={"rating"}) == fit_columns(80, hidden={"rating"})

@@ -5,10 +5,13 @@ the prompt (at `PROMPT_MIN`) always show. Then, strictly in this order while the
 (what does not fit keeps everything after it out, so columns appear in the same order as a
 terminal widens): Ran, Model, Prog, Rate, the prompt grown to `PROMPT_FAIR` (what tells jobs
 apart comes before more facts about them), Age, Cost, Seed, Size; a column the user hid is
-skipped. What is left goes to the prompt up to `PROMPT_EASY`, then to long model names, then
-to the prompt again. So at 80 cells the table is what it always was, beside the detail pane
-at 160 it shows the rating (culling is done there), and a wide terminal adds age, cost, seed
-and size instead of a 200-cell prompt. Pure: no widget, tested without a screen.
+skipped. `rate_first` puts Rate before Prog: the table asks for it when the progress bar
+would be blank on every row shown (no job in view under way) and a job shown is rated or
+picked, as after filtering by `rating:>=4`. What is left goes to the prompt up to
+`PROMPT_EASY`, then to long model names, then to the prompt again. So at 80 cells the table is
+what it always was (but for the stars of a judged, finished view), beside the detail pane at
+160 it shows the rating (culling is done there), and a wide terminal adds age, cost, seed and
+size instead of a 200-cell prompt. Pure: no widget, tested without a screen.
 """
 
 from __future__ import annotations
@@ -45,6 +48,10 @@ BY_KEY = {spec.key: spec for spec in SPECS}
 OPTIONAL: tuple[str, ...] = tuple(
     spec.key for spec in sorted((s for s in SPECS if s.rank), key=lambda s: s.rank)
 )
+_WITHOUT_RATE = [key for key in OPTIONAL if key != "rating"]
+_PROG_AT = _WITHOUT_RATE.index("progress")
+# The same with Rate before Prog (`rate_first`).
+RATE_FIRST: tuple[str, ...] = (*_WITHOUT_RATE[:_PROG_AT], "rating", *_WITHOUT_RATE[_PROG_AT:])
 PROMPT_MIN = BY_KEY["prompt"].width
 PROMPT_FAIR_RANK = 4  # where the prompt's growing to PROMPT_FAIR comes among the ranks
 PROMPT_FAIR = 32  # enough of a prompt to tell jobs apart, before age, cost, seed and size
@@ -88,9 +95,11 @@ def fit_columns(
     sort: str | None = None,
     reverse: bool = False,
     padding: int = 1,
+    rate_first: bool = False,
 ) -> Layout:
     """The columns for a table `width` cells wide, each cell padded by `padding` both sides.
-    `sort` names the column the rows are sorted by (none for the queue's own order)."""
+    `sort` names the column the rows are sorted by (none for the queue's own order);
+    `rate_first`: Rate gets room before Prog (the bar would be blank, the stars would not)."""
     labels = {spec.key: spec.label for spec in SPECS}
     widths = {spec.key: spec.width for spec in SPECS}
     if sort is not None and labels.get(sort):
@@ -102,7 +111,7 @@ def fit_columns(
     no_room: list[str] = []
     blocked = False  # something did not fit: everything after it stays out
     fair = False  # the prompt was given its fair width
-    for key in OPTIONAL:
+    for key in RATE_FIRST if rate_first else OPTIONAL:
         if not fair and BY_KEY[key].rank > PROMPT_FAIR_RANK:
             fair = True
             grow = min(max(0, room), PROMPT_FAIR - widths["prompt"])

@@ -7,7 +7,8 @@ cursor and mark state, the clock tick), so a status change re-renders one line, 
 back re-renders nothing. The header is the first line, fixed while the rows scroll.
 
 No private member of Textual is used: only ScrollView, Strip, LRUCache, component classes,
-bindings and messages. Which columns show is `fit_columns`'s choice (job_columns.py), what
+bindings and messages. Which columns show is `fit_columns`'s choice (job_columns.py), told
+here whether Rate should come before Prog (no job shown is under way, one is judged); what
 their cells say is job_cells.py's.
 
 While `following`, the cursor stays on the newest job shown; the user moving it stops that.
@@ -40,6 +41,7 @@ __all__ = ["HEADER", "QueueTable", "row_key"]
 HEADER = "batch:"  # keys of batch header rows; job ids are hex, so they never collide
 GUESSED_WIDTH = 80
 LINES_CACHED = 2000
+_PROG_OR_RATE = frozenset({"status", "progress", "rating"})  # cells that may swap Prog and Rate
 
 
 class _Marked:
@@ -264,19 +266,29 @@ class QueueTable(ScrollView, can_focus=True):
 
     # -- columns --------------------------------------------------------------------------------
 
-    def _fit(self, width: int) -> Layout:
+    def _fit(self, width: int, hidden: frozenset[str] | None = None) -> Layout:
         view = self.model.view
         sort = None if view.sort == "created" else view.sort
-        return fit_columns(
-            width, hidden=self.hidden, sort=sort, reverse=view.reverse, padding=PADDING
-        )
+        hidden = self.hidden if hidden is None else hidden
+        layout = fit_columns(width, hidden=hidden, sort=sort, reverse=view.reverse, padding=PADDING)
+        if "progress" in layout.keys and "rating" in layout.no_room and self._rate_first():
+            layout = fit_columns(
+                width,
+                hidden=hidden,
+                sort=sort,
+                reverse=view.reverse,
+                padding=PADDING,
+                rate_first=True,
+            )
+        return layout
+
+    def _rate_first(self) -> bool:
+        """Whether Rate should take Prog's place (QueueModel.judged_and_idle)."""
+        return self.is_mounted and bool(self._row_count) and self.model.judged_and_idle()
 
     def layout_for(self, hidden: frozenset[str]) -> Layout:
         """The columns there would be with `hidden` hidden (what the column picker shows)."""
-        view = self.model.view
-        sort = None if view.sort == "created" else view.sort
-        width = self.size.width or GUESSED_WIDTH
-        return fit_columns(width, hidden=hidden, sort=sort, reverse=view.reverse, padding=PADDING)
+        return self._fit(self.size.width or GUESSED_WIDTH, hidden)
 
     def set_hidden(self, hidden: frozenset[str]) -> None:
         if hidden != self.hidden:
@@ -389,11 +401,14 @@ class QueueTable(ScrollView, can_focus=True):
             self._revisions[key] = self._revisions.get(key, 0) + 1
         if changes.moved or changes.entered or changes.left:
             self._row_count = self.model.row_count()
+            self._lay_out_columns()  # Prog or Rate: what is shown decides
             self._update_virtual_size()
             self._place_cursor()
             self.refresh()
             self.post_message(self.ViewChanged())
             return
+        if any(cells & _PROG_OR_RATE for cells in changes.cells.values()):
+            self._lay_out_columns()  # a job ended or was judged: Prog or Rate may show now
         self._refresh_rows(changes.cells.keys() | {HEADER + (b or "") for b in changes.headers})
         if changes.marks:
             self.post_message(self.ViewChanged())
