@@ -26,6 +26,9 @@ T = TypeVar("T")
 
 SCREEN = (1280, 900)
 DEADLINE = 40.0
+# The route the app is to take instead of its own choice (`halfcell` shows that the picture
+# checks fail on half-cell blocks); the app's own KREA_TUI_ variables are not passed on.
+ROUTE_OVERRIDE = "KREA_TUI_TEST_IMAGES"
 
 
 def missing_tools(*tools: str) -> list[str]:
@@ -165,6 +168,9 @@ def demo_env(tmp_path: Path, display: str) -> dict[str, str]:
         for key, value in os.environ.items()
         if not key.startswith(("KREA_TUI_", "TMUX", "KITTY_", "TERM"))
     }
+    override = os.environ.get(ROUTE_OVERRIDE)
+    if override:
+        env["KREA_TUI_IMAGES"] = override
     env.update(
         DISPLAY=display,
         HOME=str(tmp_path / "home"),
@@ -252,6 +258,35 @@ def likeness(shown: Image.Image, source: Image.Image) -> Likeness:
     reference = source.convert("RGB").resize(shown.size, Image.Resampling.LANCZOS)
     colour = sum(ImageStat.Stat(ImageChops.difference(shown, reference)).mean) / 3
     return Likeness(colour, _correlation(_highpass(shown, 2), _highpass(reference, 2)))
+
+
+def find_picture(
+    shot: Image.Image,
+    area: tuple[int, int, int, int],
+    source: Image.Image,
+    cells: tuple[int, int],
+    cell: tuple[int, int],
+) -> tuple[tuple[int, int, int, int], float]:
+    """Where in `area` (whose corner is a cell's) `source` is shown on cols×rows cells: the
+    cell-aligned box of least colour difference, and that difference (0..255).
+
+    Pictures sit on whole cells, so only cell positions are tried, each cell shrunk to 2×2
+    pixels: hundreds of positions in a fraction of a second, whatever draws the picture."""
+    cell_w, cell_h = cell
+    cols, rows = (area[2] - area[0]) // cell_w, (area[3] - area[1]) // cell_h
+    small = shot.crop((area[0], area[1], area[0] + cols * cell_w, area[1] + rows * cell_h))
+    small = small.resize((cols * 2, rows * 2), Image.Resampling.BOX)
+    reference = source.convert("RGB").resize((cells[0] * 2, cells[1] * 2), Image.Resampling.BOX)
+    best = (float("inf"), 0, 0)
+    for y in range(rows - cells[1] + 1):
+        for x in range(cols - cells[0] + 1):
+            part = small.crop((2 * x, 2 * y, 2 * (x + cells[0]), 2 * (y + cells[1])))
+            error = sum(ImageStat.Stat(ImageChops.difference(part, reference)).mean) / 3
+            if error < best[0]:
+                best = (error, x, y)
+    error, x, y = best
+    left, top = area[0] + x * cell_w, area[1] + y * cell_h
+    return (left, top, left + cells[0] * cell_w, top + cells[1] * cell_h), error
 
 
 def halfcell_look(source: Image.Image, size: tuple[int, int], cols: int, rows: int) -> Image.Image:

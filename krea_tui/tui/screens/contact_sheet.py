@@ -1,8 +1,10 @@
 """ContactSheet: one batch's results side by side, laid out by the values its sweep walked.
 
-Thumbnails are always half-cell (as in the detail pane): cheap, and a grid of them scrolls
-without the artefacts real-pixel protocols leave. They are decoded in a thread through the
-same LRU as the viewer, and the sheet fills in as engine events say a job moved or saved.
+Tiles are drawn the way the viewer draws (images.image_widget_class): real pixels in kitty and
+Sixel terminals, half-cells elsewhere. A kitty tile is sent once and only placed again when
+its cell is redrawn, and taken off the screen when the grid scrolls it away or another screen
+covers the sheet (widgets/kitty_picture.py). Pictures are decoded in a thread through the same
+LRU as the viewer, and the sheet fills in as engine events say a job moved or saved.
 """
 
 from __future__ import annotations
@@ -23,12 +25,12 @@ from krea_tui.core import ratings
 from krea_tui.core.events import DownloadEvent, EngineEvent, JobEvent, PreviewEvent
 from krea_tui.core.sheet import SheetLayout, counts, sheet_axes, sheet_layout, state_times
 from krea_tui.core.store import StoredJob
-from krea_tui.tui.images import SCALED, UnreadablePicture, fit_cells
+from krea_tui.tui.images import UnreadablePicture, image_widget_class
 from krea_tui.tui.messages import EngineEvents
 from krea_tui.tui.rating_keys import judge, picture_bindings
 from krea_tui.tui.screens.krea_access import KreaAccess
 from krea_tui.tui.status_style import status_text, word
-from krea_tui.tui.widgets.halfcell import HalfcellPicture
+from krea_tui.tui.thumbnails import load_fitted
 
 HEADER_ROWS = 3  # title, counts, times
 MIN_CELL, MAX_CELL = 20, 36  # columns per cell, border included: room for a status
@@ -51,6 +53,22 @@ def cell_size(screen: tuple[int, int], shape: tuple[int, int], row_head: int) ->
     return cell_w, picture_rows
 
 
+def fit_sheet(
+    batch_id: str, jobs: list[StoredJob], size: tuple[int, int]
+) -> tuple[SheetLayout, list[str], int, int, int]:
+    """(layout, row labels, row-header width, cell width, picture rows) of the batch's sheet on
+    a screen of `size` (the real-terminal test finds the tiles with it)."""
+    # Without swept values, as many 24-column cells a row as the screen takes.
+    columns = max(1, (size[0] - 2) // 24)
+    layout = sheet_layout(jobs, sheet_axes(batch_id, jobs), columns=columns)
+    row_head = 0
+    row_labels = [_head(layout.row_axis, v, 18) for v in layout.row_labels]
+    if any(row_labels):
+        row_head = max(len(label) for label in row_labels) + 2
+    cell_w, picture_rows = cell_size(size, layout.shape, row_head)
+    return layout, row_labels, row_head, cell_w, picture_rows
+
+
 class SheetCell(Vertical):
     """One job: its picture (or its status while there is none) and a line about it."""
 
@@ -63,22 +81,25 @@ class SheetCell(Vertical):
     SheetCell > .caption { width: 1fr; height: 1; text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
-    def __init__(self, job: StoredJob, note: str, picture: tuple[int, int], **kw: Any) -> None:
+    def __init__(
+        self, job: StoredJob, note: str, picture: tuple[int, int], protocol: str, **kw: Any
+    ) -> None:
         super().__init__(**kw)
         self.job = job
         self.note = note
         self.picture_cells = picture  # (columns, rows) the picture may use
+        self.protocol = protocol
         self.shown_path: str = ""  # the file whose picture is shown (or being decoded)
 
     def compose(self) -> ComposeResult:
         with Center(classes="picture-box") as box:
             box.styles.height = self.picture_cells[1]
-            yield HalfcellPicture(id="thumb")
+            yield image_widget_class(self.protocol)(id="thumb")
             yield Static("", classes="waiting")
         yield Label("", classes="caption")
 
     def on_mount(self) -> None:
-        self.query_one(HalfcellPicture).display = False
+        self.query_one("#thumb").display = False
         self.show_job(self.job)
 
     def show_job(self, job: StoredJob) -> None:
@@ -98,9 +119,9 @@ class SheetCell(Vertical):
             waiting.update(Text(f"{word(job.status)}: {job.error_message}", style="red"))
 
     def set_picture(self, image: Any, cells: tuple[int, int]) -> None:
-        picture = self.query_one(HalfcellPicture)
+        picture = self.query_one("#thumb")
         picture.styles.width, picture.styles.height = cells
-        picture.image = image
+        picture.image = image  # type: ignore[attr-defined]
         picture.display = True
         self.query_one(".waiting").display = False
 
@@ -147,18 +168,9 @@ class ContactSheet(KreaAccess, Screen[None]):
     # -- building ------------------------------------------------------------------------------
 
     def _fit(self) -> tuple[SheetLayout, list[str], int, int, int]:
-        """(layout, row labels, row-header width, cell width, picture rows) for this screen."""
-        jobs = list(self._jobs.values())
-        size = (self.app.size.width, self.app.size.height)
-        # Without swept values, as many 24-column cells a row as the screen takes.
-        columns = max(1, (size[0] - 2) // 24)
-        layout = sheet_layout(jobs, sheet_axes(self.batch_id, jobs), columns=columns)
-        row_head = 0
-        row_labels = [_head(layout.row_axis, v, 18) for v in layout.row_labels]
-        if any(row_labels):
-            row_head = max(len(label) for label in row_labels) + 2
-        cell_w, picture_rows = cell_size(size, layout.shape, row_head)
-        return layout, row_labels, row_head, cell_w, picture_rows
+        return fit_sheet(
+            self.batch_id, list(self._jobs.values()), (self.app.size.width, self.app.size.height)
+        )
 
     def compose(self) -> ComposeResult:
         if not self._jobs:
@@ -206,7 +218,13 @@ class ContactSheet(KreaAccess, Screen[None]):
                         yield Static("")
                         continue
                     note = layout.notes.get(local_id, "")
-                    cell = SheetCell(self._jobs[local_id], note, self._picture, id=f"cell-{r}-{c}")
+                    cell = SheetCell(
+                        self._jobs[local_id],
+                        note,
+                        self._picture,
+                        self.krea.image_protocol,
+                        id=f"cell-{r}-{c}",
+                    )
                     self._cells[local_id] = cell
                     yield cell
 
@@ -287,20 +305,19 @@ class ContactSheet(KreaAccess, Screen[None]):
                 cell.shown_path = path
                 wanted.append((job.local_id, Path(path)))
         if wanted:
-            self._decode(wanted, self._picture)
+            self._decode(wanted, self._picture, self.krea.image_protocol)
 
     @work(thread=True, group="sheet-pictures", exit_on_error=False)
-    def _decode(self, wanted: list[tuple[str, Path]], box: tuple[int, int]) -> None:
+    def _decode(self, wanted: list[tuple[str, Path]], box: tuple[int, int], protocol: str) -> None:
         """Decode and scale off the event loop; each picture appears as soon as it is ready."""
         cols, rows = box
         for local_id, path in wanted:
             try:
-                image = SCALED.load(path, cols, rows * 2)
+                image, cells = load_fitted(path, cols, rows, protocol)
             except (OSError, UnreadablePicture):
                 # Removed meanwhile, broken, or a decompression bomb: the cell keeps its
                 # status, and the pictures after it are still drawn.
                 continue
-            cells = fit_cells(image.width, image.height, cols, rows)
             self.app.call_from_thread(self._place, local_id, image, cells)
 
     def _place(self, local_id: str, image: Any, cells: tuple[int, int]) -> None:

@@ -16,8 +16,9 @@ from textual.widgets import Static
 
 from krea_tui.core.store import StoredJob, TimelineEntry, utcnow
 from krea_tui.core.triage import state_durations, totals
-from krea_tui.tui.images import SCALED, UnreadablePicture, fit_cells
+from krea_tui.tui.images import UnreadablePicture, image_widget_class
 from krea_tui.tui.status_style import status_text
+from krea_tui.tui.thumbnails import load_fitted
 from krea_tui.tui.worker_errors import ReportsWorkerFailures
 
 THUMB_COLUMNS = 24
@@ -97,18 +98,22 @@ class JobDetail(ReportsWorkerFailures, VerticalScroll):
     JobDetail > #detail-error { color: $error; }
     """
 
-    def __init__(self, *, protocol: str = "halfcell", id: str | None = None) -> None:
+    def __init__(self, *, protocol: str | None = None, id: str | None = None) -> None:
+        """`protocol`: how to draw the thumbnail; by default the app's, as the viewer does."""
         super().__init__(id=id)
         self._protocol = protocol
         self._shown: tuple[str, str, str] | None = None
 
-    def compose(self) -> ComposeResult:
-        from krea_tui.tui.images import image_widget_class
+    @property
+    def protocol(self) -> str:
+        if self._protocol is None:
+            self._protocol = str(getattr(self.app, "image_protocol", "halfcell"))
+        return self._protocol
 
+    def compose(self) -> ComposeResult:
         yield Static("No job selected.", id="detail-title", classes="section")
         yield Static("", id="detail-error", classes="section")
-        # Thumbnails are always half-cell: cheap, and they scroll without artefacts.
-        yield image_widget_class("halfcell")(id="detail-thumb")
+        yield image_widget_class(self.protocol)(id="detail-thumb")
         yield Static("", id="detail-params", classes="section")
         lineage = Static("", id="detail-lineage", classes="section")
         lineage.display = False  # shown for a job with a parent or children
@@ -160,8 +165,7 @@ class JobDetail(ReportsWorkerFailures, VerticalScroll):
         cells = (0, 0)
         if path is not None and path.exists():
             try:
-                image = SCALED.load(path, THUMB_COLUMNS, THUMB_ROWS * 2)
-                cells = fit_cells(image.width, image.height, THUMB_COLUMNS, THUMB_ROWS)
+                image, cells = load_fitted(path, THUMB_COLUMNS, THUMB_ROWS, self.protocol)
             except (OSError, UnreadablePicture):
                 image = None  # removed meanwhile, broken, or a decompression bomb: no thumbnail
         self.app.call_from_thread(self._set_thumbnail, image, cells)

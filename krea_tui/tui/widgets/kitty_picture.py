@@ -7,7 +7,11 @@ again (about 40 bytes). The escapes travel inside the widget's own lines as zero
 segments, so they reach the terminal in order with Textual's output, at the widget's place.
 
 A placement floats above the cells, so it is taken away whenever the picture should not be
-seen: a dialog over its screen, another picture, or the widget leaving the screen.
+seen: a dialog over its screen, another picture, or the widget leaving the screen. Two of those
+never reach render_lines: a picture scrolled wholly out of its container and a screen pushed
+over its own are not drawn at all. For them the delete goes to the terminal directly, when the
+screen's layout or the current screen changes. A picture partly scrolled away is placed
+cropped to the cells it still has, so it never floats over the container's neighbours.
 """
 
 from __future__ import annotations
@@ -22,12 +26,19 @@ import sys
 from PIL import Image as PILImage
 from rich.control import Control
 from rich.segment import ControlType, Segment
+from textual.errors import NoWidget
 from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 from textual.worker import get_current_worker
 
-from krea_tui.core.kitty_graphics import delete_image, delete_placements, encode_picture, place
+from krea_tui.core.kitty_graphics import (
+    delete_image,
+    delete_placements,
+    encode_picture,
+    graphics_command,
+    place,
+)
 from krea_tui.core.kitty_graphics import transmit as transmit_png
 from krea_tui.core.termcaps import DEFAULT_CELL, CellSize
 from krea_tui.tui.worker_errors import ReportsWorkerFailures
@@ -41,6 +52,28 @@ _ZERO_WIDTH = ((ControlType.CURSOR_FORWARD, 0),)
 def control_segment(text: str) -> Segment:
     """`text` written to the terminal where the line starts, taking no cells."""
     return Segment(text, None, _ZERO_WIDTH)  # type: ignore[arg-type]
+
+
+def write_directly(text: str) -> None:
+    """`text` to the terminal now, outside Textual's frames: for a picture no frame will carry
+    again. One write call, which a tty does not interleave with another write call; a frame
+    Textual's writer thread sends in two calls could still be split by it (rare: a frame
+    over 8 KB being written at that very moment)."""
+    if sys.__stdout__ is not None:
+        with contextlib.suppress(OSError, ValueError):
+            os.write(sys.__stdout__.fileno(), text.encode())
+
+
+def place_cropped(image_id: int, size: tuple[int, int], sent: tuple[int, int], crop: Region) -> str:
+    """Place the part of a picture of size (cols, rows) cells, sent as `sent` pixels, that
+    `crop` (in the widget's cells) shows: kitty scales that source rectangle to the crop."""
+    cols, rows = size
+    x, y = crop.x * sent[0] // cols, crop.y * sent[1] // rows
+    w = max(1, crop.right * sent[0] // cols - x)
+    h = max(1, crop.bottom * sent[1] // rows - y)
+    return graphics_command(
+        f"a=p,i={image_id},p=1,x={x},y={y},w={w},h={h},c={crop.width},r={crop.height},C=1,q=2"
+    )
 
 
 class KittyPicture(ReportsWorkerFailures, Widget):
@@ -71,6 +104,41 @@ class KittyPicture(ReportsWorkerFailures, Widget):
         self._image = value
         self._forget()
         self.refresh()
+
+    @property
+    def placed(self) -> tuple[int, int, int, int] | None:
+        """Where the picture is on the screen now (x, y, cols, rows), None when it is not."""
+        return self._placed
+
+    def on_mount(self) -> None:
+        self.screen.screen_layout_refresh_signal.subscribe(self, self._leave_if_unseen)
+        self.app.screen_change_signal.subscribe(self, self._after_screen_change)
+
+    def _after_screen_change(self, _screen: object) -> None:
+        # Judged once the new screen is drawn: a dialog's see-through background draws this
+        # screen too (render_lines then takes the picture away itself), a full screen does not.
+        self.call_after_refresh(self._leave_if_unseen, None)
+
+    def _leave_if_unseen(self, _screen: object) -> None:
+        """Take the placement away if no frame will: scrolled out, hidden, or its screen no
+        longer the one drawn on top."""
+        if self._placed is None or not self._image_id or self._seen():
+            return
+        self._placed = None
+        text = delete_placements(self._image_id)
+        self.bytes_written += len(text.encode())
+        if not self.app.is_headless:
+            write_directly(text)
+
+    def _seen(self) -> bool:
+        """Whether frames draw any of this widget's cells now."""
+        if not self.is_attached or not self.screen.is_active or not self.display:
+            return False
+        try:
+            geometry = self.screen.find_widget(self)
+        except NoWidget:  # not in the layout: hidden, or inside something hidden
+            return False
+        return bool(geometry.region.intersection(geometry.clip))
 
     def _forget(self) -> None:
         if self._image_id and self._sent:
@@ -130,16 +198,21 @@ class KittyPicture(ReportsWorkerFailures, Widget):
             self.encode_for(width, height)
         elif self._png is not None and visible:
             region = self.region
-            where = (region.x, region.y, width, height)
+            x, y = region.x + crop.x, region.y + crop.y
             if not self._sent:
                 controls.append(transmit_png(self._image_id, self._png))
                 self._sent = True
             # Placed again on every redraw of the widget: the terminal may have cleared it
             # with the screen, and the same placement id moves rather than adds.
-            controls.append(Control.move_to(region.x, region.y).segment.text)
-            controls.append(place(self._image_id, width, height))
-            controls.append(Control.move_to(region.x + crop.x, region.y + crop.y).segment.text)
-            self._placed = where
+            controls.append(Control.move_to(x, y).segment.text)
+            if crop == Region(0, 0, width, height):
+                controls.append(place(self._image_id, width, height))
+            else:  # partly scrolled away: only the part its container still shows
+                controls.append(
+                    place_cropped(self._image_id, (width, height), self.sent_size, crop)
+                )
+            controls.append(Control.move_to(x, y).segment.text)
+            self._placed = (x, y, crop.width, crop.height)
         elif self._placed is not None and self._image_id:
             controls.append(delete_placements(self._image_id))
             self._placed = None
@@ -150,9 +223,7 @@ class KittyPicture(ReportsWorkerFailures, Widget):
         return lines
 
     def on_unmount(self) -> None:
-        # No more frames will carry it, so the delete goes straight to the terminal, in one
-        # write so that it cannot interleave with Textual's own output.
+        # No more frames will carry it, so the delete goes straight to the terminal.
         ids = [*self._to_delete, *([self._image_id] if self._sent else [])]
-        if ids and sys.__stdout__ is not None and not self.app.is_headless:
-            with contextlib.suppress(OSError, ValueError):
-                os.write(sys.__stdout__.fileno(), "".join(map(delete_image, ids)).encode())
+        if ids and not self.app.is_headless:
+            write_directly("".join(map(delete_image, ids)))

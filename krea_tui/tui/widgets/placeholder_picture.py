@@ -9,9 +9,6 @@ and draws them again when the pane comes back, while kitty keeps the picture's d
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sys
 from collections import deque
 
 from PIL import Image as PILImage
@@ -30,7 +27,7 @@ from krea_tui.core.kitty_placeholders import (
 )
 from krea_tui.core.placeholder_marks import MARKS
 from krea_tui.core.termcaps import CellSize
-from krea_tui.tui.widgets.kitty_picture import KittyPicture, control_segment
+from krea_tui.tui.widgets.kitty_picture import KittyPicture, control_segment, write_directly
 
 
 class PlaceholderPicture(KittyPicture):
@@ -100,7 +97,5 @@ class PlaceholderPicture(KittyPicture):
         ids = [*self._to_delete, *([self._image_id] if self._sent else [])]
         self._to_delete.clear()
         self._sent = False
-        if ids and sys.__stdout__ is not None and not self.app.is_headless:
-            text = "".join(for_terminal(delete_image(i), tmux=self._tmux) for i in ids)
-            with contextlib.suppress(OSError, ValueError):
-                os.write(sys.__stdout__.fileno(), text.encode())
+        if ids and not self.app.is_headless:
+            write_directly("".join(for_terminal(delete_image(i), tmux=self._tmux) for i in ids))
