@@ -53,6 +53,13 @@ def placeholder_cells(image: PlaceholderId, cols: int, rows: int) -> list[list[s
     return [[PLACEHOLDER + marks[r] + marks[c] + high for c in range(cols)] for r in range(rows)]
 
 
+def text_bytes(cols: int, rows: int) -> int:
+    """What a cols×rows box of placeholder cells costs on the wire each time it is painted:
+    each cell's character and three marks in UTF-8, and a cursor move per line."""
+    cells = placeholder_cells(PlaceholderId(16, 1), min(cols, len(MARKS)), min(rows, len(MARKS)))
+    return sum(len("".join(row).encode()) + 8 for row in cells)
+
+
 def decode_cell(text: str, colour: int) -> tuple[int, int, int] | None:
     """(row, column, image id) of one cell written in `colour`; None if it is no placeholder.
     The reading a terminal does, for tests and for checking what tmux kept."""

@@ -98,16 +98,6 @@ async def kitty_widget(
     return first, redraw, sent
 
 
-def placeholder_text() -> int:
-    """The bytes of the placeholder cells of the full-screen box, as Textual writes them:
-    each cell's character and marks, one colour for the whole box, a cursor move per line."""
-    from krea_tui.core.kitty_placeholders import PlaceholderId, placeholder_cells
-
-    cols, rows = box()
-    cells = placeholder_cells(PlaceholderId(200, 200), cols, rows)
-    return sum(len("".join(row).encode()) + 8 for row in cells) + len("\x1b[38;5;200m")
-
-
 def sixel(picture: Image.Image) -> int:
     from rich.console import Console
     from textual_image.renderable.sixel import Image as SixelRenderable
@@ -136,6 +126,8 @@ def halfcell(picture: Image.Image) -> int:
 def figures(quick: bool = False) -> list[Figure]:
     import textual_image.renderable  # noqa: F401  # its import-time probe, before any app runs
 
+    from krea_tui.core.kitty_placeholders import text_bytes
+
     out: list[Figure] = []
     cols, rows = box()
     for name, picture in pictures().items():
@@ -146,7 +138,7 @@ def figures(quick: bool = False) -> list[Figure]:
         )
         out.append(Figure(f"bytes.kitty_redraw.{name}", redraw, "B", 200))
         escapes, again, _ = asyncio.run(kitty_widget(picture, placeholders=True))
-        text = placeholder_text()
+        text = text_bytes(cols, rows) + len("\x1b[38;5;200m")  # and the colour, once
         out.append(
             Figure(
                 f"bytes.kitty_placeholders.{name}",

@@ -33,6 +33,7 @@ from textual.widget import Widget
 from textual.worker import get_current_worker
 
 from krea_tui.core.kitty_graphics import (
+    BUDGET,
     delete_image,
     delete_placements,
     encode_picture,
@@ -149,8 +150,12 @@ class KittyPicture(ReportsWorkerFailures, Widget):
         self._png = None
         self._encoded_for = self._encoding_for = (0, 0)
 
+    def budget(self, cols: int, rows: int) -> int:
+        """Bytes the picture may take on the wire for a cols×rows box."""
+        return BUDGET
+
     def _encode(self, image: PILImage.Image, cols: int, rows: int) -> None:
-        png = encode_picture(image, cols, rows, self._cell)
+        png = encode_picture(image, cols, rows, self._cell, self.budget(cols, rows))
         with PILImage.open(io.BytesIO(png)) as sent:
             pixels = sent.size
         if not get_current_worker().is_cancelled:

@@ -18,11 +18,12 @@ from rich.style import Style
 from textual.geometry import Region
 from textual.strip import Strip
 
-from krea_tui.core.kitty_graphics import delete_image
+from krea_tui.core.kitty_graphics import BUDGET, delete_image
 from krea_tui.core.kitty_placeholders import (
     PlaceholderId,
     for_terminal,
     placeholder_cells,
+    text_bytes,
     transmit_placeholder_picture,
 )
 from krea_tui.core.placeholder_marks import MARKS
@@ -51,6 +52,10 @@ class PlaceholderPicture(KittyPicture):
     def sent_stream(self) -> str:
         """The escapes of the widget's last few writes, as written (wrapped inside tmux)."""
         return "".join(self._recent)
+
+    def budget(self, cols: int, rows: int) -> int:
+        # The cells are text sent with the picture: the PNG gets what they leave.
+        return max(BUDGET // 4, BUDGET - text_bytes(cols, rows))
 
     def _encoded(
         self, image: PILImage.Image, size: tuple[int, int], png: bytes, pixels: tuple[int, int]
