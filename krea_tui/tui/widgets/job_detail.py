@@ -21,7 +21,7 @@ from krea_tui.tui.status_style import status_text
 from krea_tui.tui.thumbnails import load_fitted
 from krea_tui.tui.worker_errors import ReportsWorkerFailures
 
-THUMB_COLUMNS = 24
+THUMB_COLUMNS = 24  # the smallest box: what a 120×30 terminal's pane has always shown
 THUMB_ROWS = 12
 
 
@@ -103,6 +103,8 @@ class JobDetail(ReportsWorkerFailures, VerticalScroll):
         super().__init__(id=id)
         self._protocol = protocol
         self._shown: tuple[str, str, str] | None = None
+        self._picture: Path | None = None
+        self._box = (0, 0)  # the box the thumbnail was last decoded for
 
     @property
     def protocol(self) -> str:
@@ -157,15 +159,29 @@ class JobDetail(ReportsWorkerFailures, VerticalScroll):
         key = (job.local_id, job.status, picture)
         if key != self._shown:
             self._shown = key
-            self._load_thumbnail(Path(picture) if picture else None)
+            self._picture = Path(picture) if picture else None
+            self._box = self._thumb_box()
+            self._load_thumbnail(self._picture, self._box)
+
+    def _thumb_box(self) -> tuple[int, int]:
+        """The cells the thumbnail may take: the pane's width, and up to two fifths of its
+        height so the parameters below stay in sight; never less than the old 24×12."""
+        width, height = self.scrollable_content_region.size
+        return max(THUMB_COLUMNS, width - 1), max(THUMB_ROWS, height * 2 // 5)
+
+    def on_resize(self) -> None:
+        box = self._thumb_box()
+        if box != self._box and self._picture is not None:
+            self._box = box
+            self._load_thumbnail(self._picture, box)
 
     @work(thread=True, exclusive=True, group="thumbnail", exit_on_error=False)
-    def _load_thumbnail(self, path: Path | None) -> None:
+    def _load_thumbnail(self, path: Path | None, box: tuple[int, int]) -> None:
         image = None
         cells = (0, 0)
         if path is not None and path.exists():
             try:
-                image, cells = load_fitted(path, THUMB_COLUMNS, THUMB_ROWS, self.protocol)
+                image, cells = load_fitted(path, *box, self.protocol)
             except (OSError, UnreadablePicture):
                 image = None  # removed meanwhile, broken, or a decompression bomb: no thumbnail
         self.app.call_from_thread(self._set_thumbnail, image, cells)
