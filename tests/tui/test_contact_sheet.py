@@ -221,3 +221,29 @@ async def test_the_sheet_opens_on_the_tables_job_only_when_it_is_of_the_batch(
         await settle(pilot)
         sheet = app.screen
         assert isinstance(sheet, ContactSheet) and sheet.cursor == (0, 0)
+
+
+async def test_home_and_end_go_to_the_first_and_last_picture(tmp_path: Path) -> None:
+    # On a 40-picture sheet the first tile was six Ups and three Lefts away.
+    app = sweep_app(tmp_path)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        app.push_screen(ContactSheet(BATCH, start="04" + "5" * 30))  # the middle tile
+        await settle(pilot)
+        sheet = app.screen
+        assert isinstance(sheet, ContactSheet) and sheet.sheet is not None
+        order = [i for line in sheet.sheet.cells for i in line if i]
+
+        def at() -> str | None:
+            job = sheet.current_job()
+            return job.local_id if job is not None else None
+
+        assert at() == "04" + "5" * 30
+        for key, want in (
+            ("end", order[-1]),
+            ("home", order[0]),
+            ("G", order[-1]),
+            ("g", order[0]),
+        ):
+            await pilot.press(key)
+            assert at() == want, key

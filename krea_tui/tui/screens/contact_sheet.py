@@ -143,6 +143,8 @@ class ContactSheet(KreaAccess, Screen[None]):
         Binding("right,l", "move(0, 1)", "Right", show=False, id="sheet-right"),
         Binding("up,k", "move(-1, 0)", "Up", show=False, id="sheet-up"),
         Binding("down,j", "move(1, 0)", "Down", show=False, id="sheet-down"),
+        Binding("home,g", "ends(False)", "First", show=False, id="sheet-first"),
+        Binding("end,G", "ends(True)", "Last", show=False, id="sheet-last"),
         Binding("enter", "open", "Open", id="sheet-open"),
         Binding("t", "toggle_times", "Times", id="sheet-times"),
         Binding("u", "enhance(False)", "Enhance", id="sheet-enhance"),
@@ -404,6 +406,19 @@ class ContactSheet(KreaAccess, Screen[None]):
             if self.sheet.cells[r][c] is not None:
                 self._set_cursor((r, c))
                 return
+
+    def action_ends(self, last: bool) -> None:
+        """To the first picture of the sheet, or its last, in reading order."""
+        if self.sheet is None:
+            return
+        places = [
+            (r, c)
+            for r, line in enumerate(self.sheet.cells)
+            for c, local_id in enumerate(line)
+            if local_id is not None
+        ]
+        if places:
+            self._set_cursor(places[-1] if last else places[0])
 
     def action_judge(self, kind: str, value: int) -> None:
         """Rate, pick or reject the picture under the cursor (again: take it back), then on to
