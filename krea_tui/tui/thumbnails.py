@@ -1,5 +1,6 @@
-"""Pictures smaller than the viewer's (the detail pane's thumbnail, the contact sheet's tiles),
-decoded for the route the viewer uses, so each draws real pixels where the terminal can.
+"""Pictures decoded for the cells they will take on the route the app draws with: the
+viewer's, the detail pane's thumbnail, the contact sheet's tiles, so each shows real pixels
+where the terminal can.
 
 What differs between routes is only how many pixels a cell holds: two for half-cells, the
 terminal's own cell size for kitty and Sixel. Decoding more than that is wasted; fewer blurs.

@@ -20,9 +20,7 @@ from krea_tui.core import ratings
 from krea_tui.core.files import free_path
 from krea_tui.core.store import StoredJob
 from krea_tui.tui.images import (
-    SCALED,
     UnreadablePicture,
-    cell_size,
     fit_cells,
     image_size,
     image_widget_class,
@@ -31,6 +29,7 @@ from krea_tui.tui.messages import EngineEvents
 from krea_tui.tui.rating_keys import judge, picture_bindings
 from krea_tui.tui.screens.enhance import enhance_jobs
 from krea_tui.tui.screens.krea_access import KreaAccess
+from krea_tui.tui.thumbnails import load_fitted
 from krea_tui.tui.widgets.job_detail import parameters_table
 
 
@@ -150,13 +149,7 @@ class ResultViewer(KreaAccess, Screen[None]):
         """Decode and scale off the event loop; the widget only gets a small, ready image."""
         try:
             width_px, height_px = image_size(path)  # the header only
-            cells = fit_cells(width_px, height_px, cols, rows)
-            if self._protocol == "halfcell":
-                box = (cells[0], cells[1] * 2)
-            else:
-                cell = cell_size()  # the terminal's own, as it answered at start
-                box = (cells[0] * cell.width, cells[1] * cell.height)
-            image = SCALED.load(path, *box)
+            image, _ = load_fitted(path, cols, rows, self._protocol)
         except (OSError, UnreadablePicture) as exc:
             # Removed meanwhile, broken, or a decompression bomb: nothing to draw, and why.
             self.app.call_from_thread(self._place, None, (1, 1))
