@@ -32,6 +32,25 @@ async def test_enhance_the_marked_jobs(static_app: Callable[..., KreaApp]) -> No
         assert len(app.store.jobs()) == 20  # closed: nothing sent
 
 
+async def test_sending_the_enhance_clears_the_marks(static_app: Callable[..., KreaApp]) -> None:
+    # As after every other bulk send; on main the two marks stayed, ready to be sent again.
+    app = static_app()
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        screen = main_screen(app)
+        screen.table.set_marks(DONE, True)
+        await pilot.pause()
+        await pilot.press("U")
+        await until(pilot, lambda: isinstance(app.screen, EnhanceModal), "the enhance modal")
+        modal = app.screen
+        await until(
+            pilot, lambda: "est." in str(modal.query_one("#enhance-summary").render()), "the price"
+        )
+        await pilot.press("enter")
+        await until(pilot, lambda: len(app.store.jobs()) == 22, "two enhance jobs")
+        await until(pilot, lambda: not screen.table.marks, "the marks cleared")
+
+
 async def test_the_enhance_key_is_in_the_palette_and_in_help(
     static_app: Callable[..., KreaApp],
 ) -> None:

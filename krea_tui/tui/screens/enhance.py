@@ -13,7 +13,7 @@ No printable key sends: a "y" typed for something else never sends paid jobs.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -47,10 +47,13 @@ if TYPE_CHECKING:
     from krea_tui.tui.app import KreaApp
 
 
-def enhance_jobs(app: KreaApp, jobs: Sequence[StoredJob]) -> None:
+def enhance_jobs(
+    app: KreaApp, jobs: Sequence[StoredJob], sent: Callable[[], None] | None = None
+) -> None:
     """Enhance every picture of `jobs`: ask model and scale (EnhanceModal, which sizes the
     pictures and says the total price), then send one job per picture. Jobs without results
-    are left out, and said so. Returns at once; the asking runs in a worker of the app."""
+    are left out, and said so. Returns at once; the asking runs in a worker of the app.
+    `sent` runs once the jobs are queued (the table clears its marks, as after any send)."""
     pictures: list[Picture] = []
     left_out: list[str] = []
     for job in jobs:
@@ -64,17 +67,21 @@ def enhance_jobs(app: KreaApp, jobs: Sequence[StoredJob]) -> None:
     if left_out:
         app.notify(f"{len(left_out)} job(s) without results left out", timeout=4)
     app.run_worker(
-        _ask_and_send(app, pictures), group="enhance", exclusive=True, exit_on_error=False
+        _ask_and_send(app, pictures, sent), group="enhance", exclusive=True, exit_on_error=False
     )
 
 
-async def _ask_and_send(app: KreaApp, pictures: list[Picture]) -> None:
+async def _ask_and_send(
+    app: KreaApp, pictures: list[Picture], sent: Callable[[], None] | None
+) -> None:
     # Pictures not saved here are read only until their headers give their sizes.
     fetch = header_fetch(app.engine.client)
     plan = await app.push_screen_wait(EnhanceModal(app.catalog, pictures, fetch))
     if plan is not None:
         order = plan.order()
         app.submit(order.model, order.bodies, parents=order.parents)
+        if sent is not None:
+            sent()
 
 
 class EnhanceModal(ReportsWorkerFailures, ModalScreen[EnhancePlan | None]):

@@ -176,7 +176,7 @@ class JobActions:
         jobs = self.targets()
         if not jobs or not self._engine_ready():
             return
-        enhance_jobs(self.krea, jobs)
+        enhance_jobs(self.krea, jobs, sent=self.table.clear_marks)
 
     def action_remove(self) -> None:
         jobs = self.targets()
