@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -34,6 +35,7 @@ DEFAULT_SCALE = 2.0
 SCALES = (1.5, 2.0, 4.0)  # what a form offers; any scale in [MIN_SCALE, MAX_SCALE] works
 MIN_SCALE = 1.0
 MAX_SCALE = 32.0  # the schemas' image_scaling_factor maximum
+SUMMARY_LINES = 8  # pictures listed by name before "… and N more": the dialog fits 80×24
 # Fields the plan sets itself: extra fields never override them.
 _OWN_FIELDS = frozenset({"image_url", "width", "height"})
 
@@ -80,17 +82,38 @@ class EnhancePlan:
         return catalog.cost_text(self.model.path, [item.body for item in self.items])
 
     def summary(self, catalog: Catalog) -> str:
-        """One line per picture (source → target size), then the model and the total price."""
+        """A line per picture (source → target size), named by its job's short id, up to
+        SUMMARY_LINES of them; then the model and the total price."""
+        names = _names(item.picture for item in self.items)
         lines = [
-            f"  {item.picture.url}: {_size(item.source_size)} → {_size(item.size)}"
+            f"  {name}: {_size(item.source_size)} → {_size(item.size)}"
             + (f" ({item.note})" if item.note else "")
-            for item in self.items
+            for name, item in zip(names, self.items, strict=True)
         ]
+        if len(lines) > SUMMARY_LINES:
+            lines[SUMMARY_LINES - 1 :] = [f"  … and {len(lines) - SUMMARY_LINES + 1} more"]
         count = len(self.items)
         head = f"enhance {count} picture{'s' if count != 1 else ''} with {self.model.name}"
         lines.insert(0, f"{head} ({self.model.path}), {self.scale:g}×")
         lines.append(f"  in all: {self.cost_text(catalog)}")
         return "\n".join(lines)
+
+
+def _names(pictures: Iterable[Picture]) -> list[str]:
+    """Each picture as a user knows it: its job's short id, numbered where a job gave several
+    pictures; the file name of a picture from no job of ours."""
+    pictures = list(pictures)
+    per_job = Counter(p.parent for p in pictures if p.parent)
+    seen: Counter[str] = Counter()
+    names = []
+    for picture in pictures:
+        if not picture.parent:
+            names.append(picture.url.rstrip("/").rsplit("/", 1)[-1] or picture.url)
+            continue
+        seen[picture.parent] += 1
+        number = f" #{seen[picture.parent]}" if per_job[picture.parent] > 1 else ""
+        names.append(picture.parent[:8] + number)
+    return names
 
 
 def _size(size: tuple[int, int]) -> str:

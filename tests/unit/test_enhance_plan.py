@@ -146,3 +146,25 @@ async def test_sized_reads_saved_copies_and_fetches_the_rest(tmp_path: Path) -> 
     assert fetched == ["http://h/b.jpg"]  # the saved copy was not fetched
     with pytest.raises(EnhanceError, match="http://h/page"):
         await sized([Picture("http://h/page")], fetch)
+
+
+def test_the_summary_names_each_picture_by_its_job_and_stays_short() -> None:
+    # On main each line was the picture's whole result URL, forty lines for forty pictures.
+    catalog = CATALOG
+    pictures = [
+        (Picture(f"http://127.0.0.1:1/results/{n}/0.png", parent=f"{n:02d}" + "a" * 30), (512, 512))
+        for n in range(40)
+    ]
+    pictures.append(
+        (Picture("http://127.0.0.1:1/results/0/1.png", parent="00" + "a" * 30), (512, 512))
+    )
+    pictures.append((Picture("http://elsewhere/upload.png"), (256, 256)))
+    summary = plan_enhance(catalog, DEFAULT_ENHANCER, 2, pictures).summary(catalog)
+    lines = summary.splitlines()
+    assert "http" not in "\n".join(lines[1:3])
+    assert lines[1].startswith("  00aaaaaa #1: 512×512 → 1024×1024")
+    assert len(lines) <= 12 and "… and 35 more" in summary
+    assert "est. 42 × $" in lines[-1]
+    few = plan_enhance(catalog, DEFAULT_ENHANCER, 2, [pictures[0], pictures[40], pictures[41]])
+    text = few.summary(catalog)
+    assert "00aaaaaa #1:" in text and "00aaaaaa #2:" in text and "upload.png:" in text
