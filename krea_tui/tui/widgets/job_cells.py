@@ -115,15 +115,22 @@ def rating_cell(job: StoredJob) -> Text:
     return cell
 
 
+def prompt_cell(job: StoredJob) -> Text:
+    """The prompt on one line; an upscale, which has none, says what it makes of which job."""
+    if job.prompt or not job.model.startswith("enhance/"):
+        return Text(job.prompt.replace("\n", " "), overflow="ellipsis", no_wrap=True)
+    size = f"{job.request.get('width', '?')}×{job.request.get('height', '?')}"
+    source = f" of {job.parent_id[:8]}" if job.parent_id else ""
+    return Text(f"enhance {size}{source}", style="dim", overflow="ellipsis", no_wrap=True)
+
+
 # Column key -> its cell; `marks` are the marked job ids. Only the shown columns are asked.
 CELLS: dict[str, Callable[[StoredJob, datetime, Any], Cell]] = {
     "mark": lambda job, now, marks: MARK if job.local_id in marks else "",
     "id": lambda job, now, marks: job.short_id,
     "status": lambda job, now, marks: status_cells(job.status)[0],
     "progress": lambda job, now, marks: status_cells(job.status)[1],
-    "prompt": lambda job, now, marks: Text(
-        job.prompt.replace("\n", " "), overflow="ellipsis", no_wrap=True
-    ),
+    "prompt": lambda job, now, marks: prompt_cell(job),
     "model": lambda job, now, marks: model_label(job.model),
     "age": lambda job, now, marks: job_age(job, now),
     "time": lambda job, now, marks: job_time(job, now),
