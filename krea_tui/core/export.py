@@ -50,7 +50,7 @@ class Exported:
 def chosen(store: JobStore, query: Query, now: datetime) -> list[StoredJob]:
     """The jobs `query` matches (the queue view's filter language, as SQL) that have a saved
     result, in queue order."""
-    where = queue_sql.where(query, now, indexed=store.has_word_index)
+    where = queue_sql.where(query, now, indexed=store.has_word_index, absent=store.absent_filters)
     rows = store.jobs_select(
         f"WHERE ({where.text}) AND local_id IN (SELECT local_id FROM files) ORDER BY position",
         where.args,

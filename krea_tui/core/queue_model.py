@@ -149,6 +149,7 @@ class QueueModel(QueueMarks):
             self._view_now,
             indexed=self.store.has_word_index,
             present=frozenset(self._summary.counts) if self.store.has_tally else None,
+            absent=self.store.absent_filters,
         )
 
     def matches(self, job: StoredJob) -> bool:

@@ -264,10 +264,16 @@ def reads_every_job(query: Query, *, indexed: bool) -> bool:
 
 
 def where(
-    query: Query, now: datetime, *, indexed: bool, present: frozenset[str] | None = None
+    query: Query,
+    now: datetime,
+    *,
+    indexed: bool,
+    present: frozenset[str] | None = None,
+    absent: frozenset[str] = frozenset(),
 ) -> Sql:
     """The WHERE condition of `query` (`indexed`: the history has the word index; `present`:
-    every status the history holds, if known)."""
+    every status the history holds, if known; `absent`: filter keys whose columns a read-only
+    older history lacks, `JobStore.absent_filters`: no job there has a parent or a rating)."""
     if query.problems:
         return NOTHING
     # A word found through the index leaves a few rows to look up by rowid; left to itself
@@ -277,7 +283,7 @@ def where(
     status = "+status" if worded else "status"
     out: Sql | None = None
     for term in query.terms:
-        piece = _term(term, now, indexed, present, status)
+        piece = NOTHING if term.key in absent else _term(term, now, indexed, present, status)
         if term.negated:
             piece = Sql(f"NOT ({piece.text})", piece.args)
         out = piece if out is None else out & piece

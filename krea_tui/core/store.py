@@ -205,6 +205,17 @@ class JobStore(QueueReads, SharedQueue, UploadMemory):
             self._COLUMNS = self._COLUMNS.replace(_RATING_COLUMNS, " NULL, NULL,")
             self._SELECT = f"SELECT {self._COLUMNS} FROM jobs"
 
+    @property
+    def absent_filters(self) -> frozenset[str]:
+        """Filter keys this history has no columns for (a read-only one from before lineage
+        or ratings): they match no job, rather than failing (queue_sql.where's `absent`)."""
+        return frozenset(
+            [
+                *([] if self.has_lineage else ["parent", "has"]),
+                *([] if self.has_ratings else ["rating", "is"]),
+            ]
+        )
+
     def _open(self) -> sqlite3.Connection:
         if str(self.path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)

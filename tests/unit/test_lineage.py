@@ -252,3 +252,44 @@ def test_a_parent_gaining_its_first_child_enters_a_has_children_view(
     while not subscription.queue.empty():
         later.append(subscription.queue.get_nowait())
     assert not [e for e in later if isinstance(e, JobEvent) and e.job.local_id == parent.local_id]
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("parent:old1", 0),
+        ("has:children", 0),
+        ("has:parent", 0),
+        ("-has:parent", 1),
+        ("rating:>=4", 0),
+        ("is:pick", 0),
+        ("-is:reject", 1),
+    ],
+)
+def test_lineage_and_rating_filters_on_a_read_only_history_from_before_them(
+    tmp_path: Path, text: str, shown: int
+) -> None:
+    # On main these raised sqlite3.OperationalError (no such column: parent_id / rating).
+    from krea_tui.core.clock import utcnow
+    from krea_tui.core.export import chosen
+    from krea_tui.core.query import parse
+    from krea_tui.core.queue_model import QueueModel
+
+    path = tmp_path / "old.sqlite3"
+    db = sqlite3.connect(path, isolation_level=None)
+    for steps in MIGRATIONS[:6]:
+        for step in steps:
+            db.execute(step) if isinstance(step, str) else step(db)
+    db.execute("PRAGMA user_version=6")
+    db.execute(
+        "INSERT INTO jobs (local_id, model, request, position, status, created_at)"
+        " VALUES ('old1', ?, '{}', 1, 'completed', '2026-01-01T00:00:00.000+00:00')",
+        (FLUX,),
+    )
+    db.close()
+    store = JobStore(path, readonly=True)
+    model = QueueModel(store)
+    model.set_filter(text)
+    assert model.shown_count() == shown
+    assert len(chosen(store, parse(text), utcnow())) in (0, shown)  # saved results only
+    store.close()
