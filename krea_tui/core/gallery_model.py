@@ -28,13 +28,16 @@ CHUNK = 500  # rowids per read: under SQLite's bound-parameter limit
 
 @dataclass(frozen=True)
 class GalleryItem:
-    """One result: the job, the file of its first picture (what the viewer shows)."""
+    """One result: the job, the file of its first picture (what the viewer shows), and the
+    job's rating (0-5, None: unrated) and pick (1, -1, None) as core/ratings has them."""
 
     index: int
     local_id: str
     path: Path
     prompt: str
     short_id: str
+    rating: int | None = None
+    pick: int | None = None
 
 
 class GalleryModel:
@@ -53,7 +56,13 @@ class GalleryModel:
         self.query = query
         where = queue_sql.TRUE
         if query is not None and not query.is_empty:
-            where = queue_sql.where(query, now(), indexed=store.has_word_index, present=present)
+            where = queue_sql.where(
+                query,
+                now(),
+                indexed=store.has_word_index,
+                present=present,
+                absent=store.absent_filters,
+            )
         rows = store.scan(
             f"SELECT jobs.rowid FROM jobs WHERE ({where.text})"
             f" AND jobs.local_id IN (SELECT local_id FROM files) ORDER BY {ORDER}",
@@ -69,26 +78,28 @@ class GalleryModel:
         from the history meanwhile: each item carries its index)."""
         offset, limit = max(0, offset), max(0, limit)
         wanted = self._rowids[offset : offset + limit]
-        found: dict[int, tuple[str, str, str, str | None]] = {}
+        found: dict[int, tuple[str, str, str, str | None, int | None, int | None]] = {}
+        # A read-only history from before ratings has no such columns: none to show.
+        judged = "rating, pick" if self.store.has_ratings else "NULL, NULL"
         for start in range(0, len(wanted), CHUNK):
             chunk = list(wanted[start : start + CHUNK])
             marks = ",".join("?" * len(chunk))
-            for rowid, local_id, path, prompt, remote_id in self.store.scan(
+            for rowid, local_id, path, prompt, remote_id, rating, pick in self.store.scan(
                 f"SELECT jobs.rowid, jobs.local_id,"
                 " (SELECT path FROM files f WHERE f.local_id = jobs.local_id"
                 "  ORDER BY idx LIMIT 1),"
-                f" {prompt_sql()}, remote_id FROM jobs WHERE jobs.rowid IN ({marks})",
+                f" {prompt_sql()}, remote_id, {judged} FROM jobs WHERE jobs.rowid IN ({marks})",
                 chunk,
             ):
                 if path is not None:
-                    found[rowid] = (local_id, path, prompt or "", remote_id)
+                    found[rowid] = (local_id, path, prompt or "", remote_id, rating, pick)
         items: list[GalleryItem] = []
         for index, rowid in enumerate(wanted, offset):
             row = found.get(rowid)
             if row is not None:
-                local_id, path, prompt, remote_id = row
+                local_id, path, prompt, remote_id, rating, pick = row
                 short = (remote_id or local_id)[:8]
-                items.append(GalleryItem(index, local_id, Path(path), prompt, short))
+                items.append(GalleryItem(index, local_id, Path(path), prompt, short, rating, pick))
         return items
 
     def index_of(self, local_id: str) -> int | None:

@@ -18,7 +18,7 @@ import json
 import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from krea_tui.core.events import JobEvent
 from krea_tui.core.files import atomic_write
@@ -78,7 +78,16 @@ def events(changed: Changed) -> list[JobEvent]:
     return [JobEvent(after, after.status, after.status, before=before) for before, after in changed]
 
 
-def label(job: StoredJob) -> str:
+class Judged(Protocol):
+    """What a label is made from: a stored job, or the gallery's item for one."""
+
+    @property
+    def rating(self) -> int | None: ...
+    @property
+    def pick(self) -> int | None: ...
+
+
+def label(job: Judged) -> str:
     """`✔★★★`: the pick (✔) or reject (✘), then a star per point (☆ for a rating of 0)."""
     flag = {PICK: "✔", REJECT: "✘"}.get(job.pick or 0, "")
     if job.rating is None:

@@ -34,10 +34,22 @@ if TYPE_CHECKING:
 Judgement = tuple[str, int]
 
 
-def picture_bindings(prefix: str) -> list[Binding]:
-    """The rating keys of a screen of pictures (ids `<prefix>-rate-N`, `-pick`, `-reject`)."""
+# The footer shows the six rating keys together, as `012345 Rate`.
+RATE_GROUP = Binding.Group("Rate", compact=True)
+
+
+def picture_bindings(prefix: str, *, rate_in_footer: bool = False) -> list[Binding]:
+    """The rating keys of a screen of pictures (ids `<prefix>-rate-N`, `-pick`, `-reject`).
+    `rate_in_footer`: the footer shows `0`-`5` too (where it has the room for them)."""
     keys = [
-        Binding(str(n), f"judge('rating', {n})", f"Rate {n}", show=False, id=f"{prefix}-rate-{n}")
+        Binding(
+            str(n),
+            f"judge('rating', {n})",
+            f"Rate {n}",
+            show=rate_in_footer,
+            id=f"{prefix}-rate-{n}",
+            group=RATE_GROUP if rate_in_footer else None,
+        )
         for n in ratings.RATINGS
     ]
     keys.append(Binding("p,plus", "judge('pick', 1)", "Pick", id=f"{prefix}-pick"))

@@ -227,6 +227,8 @@ async def measure(count: int, quick: bool) -> dict[str, Any]:
             went_down = await scroll(app, probe, grid, down, rng)
             at_end = grid.cursor
             came_up = await scroll(app, probe, grid, up, rng)
+            # Garbage collections the gallery ran between frames (young, middle, full).
+            collections = list(app.screen.collector.collections)
             cache = thumb_cache(app.settings.data_dir)
             made_scrolling = cache.made
             app.pop_screen()
@@ -246,6 +248,7 @@ async def measure(count: int, quick: bool) -> dict[str, Any]:
                 "made": made_scrolling,
                 "frames": len(probe.frames),
                 "windows_read": read["windows"],
+                "collections": collections,
                 "rows_read": read["rows"],
             }
 
@@ -278,6 +281,7 @@ def figures(quick: bool) -> list[Figure]:
                 "reached": found["at_end"] + 1,
                 "rows_read": found["rows_read"],
                 "thumbnails_made": found["made"],
+                "gc_young_middle_full": found["collections"],
             },
         ),
         Figure(

@@ -272,6 +272,7 @@ def test_lineage_and_rating_filters_on_a_read_only_history_from_before_them(
     # On main these raised sqlite3.OperationalError (no such column: parent_id / rating).
     from krea_tui.core.clock import utcnow
     from krea_tui.core.export import chosen
+    from krea_tui.core.gallery_model import GalleryModel
     from krea_tui.core.query import parse
     from krea_tui.core.queue_model import QueueModel
 
@@ -292,4 +293,5 @@ def test_lineage_and_rating_filters_on_a_read_only_history_from_before_them(
     model.set_filter(text)
     assert model.shown_count() == shown
     assert len(chosen(store, parse(text), utcnow())) in (0, shown)  # saved results only
+    assert len(GalleryModel(store, parse(text))) == 0  # no saved result either way
     store.close()

@@ -16,8 +16,9 @@ A key moves the cursor and draws one frame at once with whatever is ready; thumb
 ready yet are asked for (those on screen first, then the next screen in the direction of
 travel) and fill in as the worker brings them.
 
-Actions on the current tile (open; later rating and picking) go through `current_item` and
-`refresh_item`, so a screen can bind more keys without knowing the layout.
+Actions on the current tile (open, rate, pick) go through `current_item`, `show_judged` and
+`move_to`, so a screen can bind more keys without knowing the layout. The caption under a
+tile starts with its rating and pick (core/ratings.label).
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ import math
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import ClassVar
 
@@ -36,6 +38,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import work
 from textual.binding import Binding, BindingType
+from textual.filter import ANSIToTruecolor, LineFilter
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
@@ -43,6 +46,7 @@ from textual.strip import Strip
 from textual.timer import Timer
 from textual.worker import get_current_worker
 
+from krea_tui.core import ratings
 from krea_tui.core.gallery_model import GalleryItem, GalleryModel
 from krea_tui.core.thumbs import ThumbCache
 from krea_tui.tui.images import UnreadablePicture
@@ -58,12 +62,17 @@ CAPTION_ROWS = 2  # a caption line, then a blank line to the next row of tiles
 
 
 # Colours of a thumbnail keep 5 bits a channel (invisible at this size), so that the colours
-# a frame needs come from a table that stops growing (32,768 at most). A Style per cell is
-# made as each frame is drawn (0.4 µs, and garbage at once): kept, the styles of thousands
-# of thumbnails were hundreds of thousands of long-lived objects, and the full collections
-# of the garbage collector over them stalled a key for 100-350 ms.
+# a frame needs come from a table that stops growing (32,768 at most).
 QUANTISE = 0xF8
 _COLOURS: dict[bytes, RichColor] = {}
+# The Style of each (upper, lower) colour pair drawn lately, in two generations (a page at
+# 160×48 uses ~2,300 pairs). The same Style object from frame to frame keeps its hash and
+# the ANSI codes a terminal gets (Textual caches them on it), where a new Style per cell
+# made every frame cost ~30 % more of it. At most 2 × PAIRS_KEPT are kept: thousands of
+# thumbnails' styles were hundreds of thousands of objects for the garbage collector.
+PAIRS_KEPT = 8_192
+_pairs: dict[bytes, Style] = {}
+_pairs_before: dict[bytes, Style] = {}
 
 
 def _colour(rgb: bytes) -> RichColor:
@@ -73,8 +82,26 @@ def _colour(rgb: bytes) -> RichColor:
     return found
 
 
+def _truecolor(style: Style) -> bool:
+    """Whether `style` has no colour a terminal's palette decides (and no dimming)."""
+    return (
+        not style.dim
+        and (style.color is None or style.color.triplet is not None)
+        and (style.bgcolor is None or style.bgcolor.triplet is not None)
+    )
+
+
 def _pair_style(pair: bytes) -> Style:
-    return Style.from_color(_colour(pair[:3]), _colour(pair[3:]))
+    global _pairs, _pairs_before
+    found = _pairs.get(pair)
+    if found is None:
+        found = _pairs_before.get(pair)
+        if found is None:
+            found = Style.from_color(_colour(pair[:3]), _colour(pair[3:]))
+        if len(_pairs) >= PAIRS_KEPT:
+            _pairs_before, _pairs = _pairs, {}
+        _pairs[pair] = found
+    return found
 
 
 class Tile:
@@ -138,11 +165,13 @@ class ThumbGrid(ReportsWorkerFailures, ScrollView, can_focus=True):
     ThumbGrid > .thumb-grid--cursor { color: $accent; text-style: bold; }
     ThumbGrid > .thumb-grid--caption { color: $text-muted; }
     ThumbGrid > .thumb-grid--waiting { color: $panel-lighten-2; }
+    ThumbGrid > .thumb-grid--judged { color: $warning; text-style: bold; }
     """
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "thumb-grid--cursor",
         "thumb-grid--caption",
         "thumb-grid--waiting",
+        "thumb-grid--judged",
     }
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("left,h", "move(0, -1)", "Left", show=False),
@@ -192,6 +221,7 @@ class ThumbGrid(ReportsWorkerFailures, ScrollView, can_focus=True):
         self._quiet.set()
         self._quiet_timer: Timer | None = None
         self._styles: dict[str, Style] = {}
+        self._truecolor: bool | None = None  # whether every style of the grid's is truecolor
 
     # -- layout --------------------------------------------------------------------------------
 
@@ -276,6 +306,20 @@ class ThumbGrid(ReportsWorkerFailures, ScrollView, can_focus=True):
     def current_item(self) -> GalleryItem | None:
         return self.item(self.cursor)
 
+    def show_judged(self, jobs: Mapping[str, ratings.Judged]) -> None:
+        """Jobs rated or picked (by local id), here or elsewhere: those at hand take their new
+        rating and pick, and their captions are drawn again."""
+        changed = [
+            (index, replace(item, rating=job.rating, pick=job.pick))
+            for index, item in self._items.items()
+            if (job := jobs.get(item.local_id)) is not None
+            and (job.rating, job.pick) != (item.rating, item.pick)
+        ]
+        for index, item in changed:
+            self._items[index] = item
+            if self.is_visible(index):
+                self.refresh_item(index)
+
     def refresh_item(self, index: int) -> None:
         """Draw one tile again (after its job changed: a rating, say)."""
         tile_h = self.tile_size[1]
@@ -298,6 +342,22 @@ class ThumbGrid(ReportsWorkerFailures, ScrollView, can_focus=True):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._styles.clear()
+        self._truecolor = None
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """The app's filters but the one turning ANSI colours into truecolor, when the grid
+        draws none: it made a new segment of each of a frame's ~3,400 (a quarter of the
+        frame's time), and missed its cache of 1,024 styles on a page's ~2,300 colour pairs.
+        Thumbnails are truecolor; so are the grid's own styles unless a theme gives it ANSI
+        colours, and then the filter stays. The others (no colour, dimmed) always stay."""
+        filters = super().get_line_filters()
+        if self._truecolor is None:
+            self._truecolor = all(
+                _truecolor(self._style(name)) for name in ("", *self.COMPONENT_CLASSES)
+            )
+        if not self._truecolor:
+            return filters
+        return [f for f in filters if not isinstance(f, ANSIToTruecolor)]
 
     def render_line(self, y: int) -> Strip:
         """One line of the screen: one line of each tile of a row, as one list of segments
@@ -328,7 +388,7 @@ class ThumbGrid(ReportsWorkerFailures, ScrollView, can_focus=True):
                     tile.line(inner, pic_cols, pic_rows, base, segments)
                 segments.append(Segment("▌" if on_cursor else " ", bar))
             elif inner == pic_rows and item is not None:
-                segments.append(self._caption(item, tile_w, on_cursor))
+                self._caption(item, tile_w, on_cursor, segments)
             else:
                 segments.append(Segment(" " * tile_w, base))
         used = max(0, left) + (last - first) * tile_w
@@ -336,14 +396,20 @@ class ThumbGrid(ReportsWorkerFailures, ScrollView, can_focus=True):
             segments.append(Segment(" " * (width - used), base))
         return Strip(segments, max(width, used)).crop(0, width)
 
-    def _caption(self, item: GalleryItem, width: int, on_cursor: bool) -> Segment:
+    def _caption(self, item: GalleryItem, width: int, on_cursor: bool, out: list[Segment]) -> None:
+        """` ✔★★★ 12 a prompt…`: the judgement first, so it is never the part cut off."""
+        judged = ratings.label(item)
+        lead = len(judged) + 1 if judged else 0  # " ✔★★★"
         text = f"{item.index + 1} {item.prompt}"
-        if len(text) > width - 2:
-            text = text[: width - 3] + "…"
-        text = f" {text}".ljust(width)
+        if len(text) > width - 2 - lead:
+            text = text[: max(0, width - 3 - lead)] + "…"
+        style = self._style("thumb-grid--caption")
         if on_cursor:
-            return Segment(text, self._style("thumb-grid--cursor") + Style(reverse=True))
-        return Segment(text, self._style("thumb-grid--caption"))
+            style = self._style("thumb-grid--cursor") + Style(reverse=True)
+        if judged:
+            out.append(Segment(" ", style))
+            out.append(Segment(judged, style + self._style("thumb-grid--judged")))
+        out.append(Segment(f" {text}".ljust(width - lead), style))
 
     # -- thumbnails ----------------------------------------------------------------------------
 
