@@ -65,22 +65,28 @@ def test_the_history_keeps_a_jobs_parent_and_finds_its_children_by_index(
     assert plan is not None and "jobs_parent" in str(plan)
 
 
-def test_lineage_is_migration_8_and_an_older_history_gains_it(tmp_path: Path) -> None:
-    from krea_tui.core.schema import add_parent_column
-
-    assert add_parent_column in MIGRATIONS[8 - 1]  # migration 8 (7 is the ratings')
+def old_history(tmp_path: Path, version: int) -> Path:
+    """A history left at schema `version` with one completed job, 'old1'."""
     path = tmp_path / "old.sqlite3"
     db = sqlite3.connect(path, isolation_level=None)
-    for steps in MIGRATIONS[:6]:
+    for steps in MIGRATIONS[:version]:
         for step in steps:
             db.execute(step) if isinstance(step, str) else step(db)
-    db.execute("PRAGMA user_version=6")
+    db.execute(f"PRAGMA user_version={version}")
     db.execute(
         "INSERT INTO jobs (local_id, model, request, position, status, created_at)"
         " VALUES ('old1', ?, '{}', 1, 'completed', '2026-01-01T00:00:00.000+00:00')",
         (FLUX,),
     )
     db.close()
+    return path
+
+
+def test_lineage_is_migration_8_and_an_older_history_gains_it(tmp_path: Path) -> None:
+    from krea_tui.core.schema import add_parent_column
+
+    assert add_parent_column in MIGRATIONS[8 - 1]  # migration 8 (7 is the ratings')
+    path = old_history(tmp_path, 6)
     store = JobStore(path)
     assert store.schema_version == len(MIGRATIONS)
     assert store.get("old1").parent_id is None
@@ -93,18 +99,7 @@ def test_lineage_is_migration_8_and_an_older_history_gains_it(tmp_path: Path) ->
 
 
 def test_a_read_only_history_from_before_lineage_still_reads(tmp_path: Path) -> None:
-    path = tmp_path / "old.sqlite3"
-    db = sqlite3.connect(path, isolation_level=None)
-    for steps in MIGRATIONS[:2]:
-        for step in steps:
-            db.execute(step) if isinstance(step, str) else step(db)
-    db.execute("PRAGMA user_version=2")
-    db.execute(
-        "INSERT INTO jobs (local_id, model, request, position, status, created_at)"
-        " VALUES ('old1', ?, '{}', 1, 'completed', '2026-01-01T00:00:00.000+00:00')",
-        (FLUX,),
-    )
-    db.close()
+    path = old_history(tmp_path, 2)
     store = JobStore(path, readonly=True)
     (job,) = store.jobs()
     assert job.parent_id is None and not job.has_children
@@ -276,18 +271,7 @@ def test_lineage_and_rating_filters_on_a_read_only_history_from_before_them(
     from krea_tui.core.query import parse
     from krea_tui.core.queue_model import QueueModel
 
-    path = tmp_path / "old.sqlite3"
-    db = sqlite3.connect(path, isolation_level=None)
-    for steps in MIGRATIONS[:6]:
-        for step in steps:
-            db.execute(step) if isinstance(step, str) else step(db)
-    db.execute("PRAGMA user_version=6")
-    db.execute(
-        "INSERT INTO jobs (local_id, model, request, position, status, created_at)"
-        " VALUES ('old1', ?, '{}', 1, 'completed', '2026-01-01T00:00:00.000+00:00')",
-        (FLUX,),
-    )
-    db.close()
+    path = old_history(tmp_path, 6)
     store = JobStore(path, readonly=True)
     model = QueueModel(store)
     model.set_filter(text)
