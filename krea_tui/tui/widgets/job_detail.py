@@ -164,10 +164,12 @@ class JobDetail(ReportsWorkerFailures, VerticalScroll):
             self._load_thumbnail(self._picture, self._box)
 
     def _thumb_box(self) -> tuple[int, int]:
-        """The cells the thumbnail may take: the pane's width, and up to two fifths of its
-        height so the parameters below stay in sight; never less than the old 24×12."""
+        """The cells the thumbnail may take: 24×12 grown evenly while the pane has room for
+        it across and in two fifths of its height (so the parameters below stay in sight).
+        Never less than 24×12, which is what an 80- or 120-column pane keeps."""
         width, height = self.scrollable_content_region.size
-        return max(THUMB_COLUMNS, width - 1), max(THUMB_ROWS, height * 2 // 5)
+        grow = max(1.0, min((width - 1) / THUMB_COLUMNS, height * 2 / 5 / THUMB_ROWS))
+        return int(THUMB_COLUMNS * grow), int(THUMB_ROWS * grow)
 
     def on_resize(self) -> None:
         box = self._thumb_box()
