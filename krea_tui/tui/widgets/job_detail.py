@@ -104,7 +104,7 @@ class JobDetail(ReportsWorkerFailures, VerticalScroll):
         self._protocol = protocol
         self._shown: tuple[str, str, str] | None = None
         self._picture: Path | None = None
-        self._box = (0, 0)  # the box the thumbnail was last decoded for
+        self._box = (0, 0)  # the box the thumbnail was last asked for
 
     @property
     def protocol(self) -> str:
@@ -186,9 +186,13 @@ class JobDetail(ReportsWorkerFailures, VerticalScroll):
                 image, cells = load_fitted(path, *box, self.protocol)
             except (OSError, UnreadablePicture):
                 image = None  # removed meanwhile, broken, or a decompression bomb: no thumbnail
-        self.app.call_from_thread(self._set_thumbnail, image, cells)
+        self.app.call_from_thread(self._set_thumbnail, image, cells, path, box)
 
-    def _set_thumbnail(self, image: object, cells: tuple[int, int]) -> None:
+    def _set_thumbnail(
+        self, image: object, cells: tuple[int, int], path: Path | None, box: tuple[int, int]
+    ) -> None:
+        if (path, box) != (self._picture, self._box):
+            return  # decoded for a box or a picture since replaced: the newer one is coming
         thumb = self.query_one("#detail-thumb")
         # An explicit cell size: "auto" would size by pixels and stretch or crop.
         thumb.styles.width, thumb.styles.height = cells
