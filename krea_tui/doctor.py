@@ -21,7 +21,7 @@ from typing import Literal
 from krea_tui.config import ENV_TOKEN, ConfigError, Settings
 from krea_tui.core.clipboard import ClipboardRouter, run_command
 from krea_tui.core.termcaps import Route
-from krea_tui.core.tmux_route import PASSTHROUGH_FIX
+from krea_tui.core.tmux_route import PASSTHROUGH_FIX, colour_depth
 
 Level = Literal["ok", "info", "warn", "fail"]
 MARKS: dict[Level, str] = {"ok": "ok  ", "info": "info", "warn": "WARN", "fail": "FAIL"}
@@ -155,21 +155,14 @@ async def check_api(settings: Settings) -> list[Finding]:
     return [Finding("api", "ok", f"{settings.base_url} answered and took the token ({ms:.0f} ms)")]
 
 
-def colour_depth(probe: Probe) -> str:
-    """truecolor, 256 or basic, as the environment tells it (inside tmux, tmux decides)."""
-    if probe.env.get("COLORTERM", "").lower() in ("truecolor", "24bit"):
-        return "truecolor"
-    if "256color" in probe.env.get("TERM", ""):
-        return "256"
-    return "basic"
-
-
 def check_colours(probe: Probe) -> list[Finding]:
     if probe.env.get("TMUX"):
         return []  # tmux decides what reaches the terminal: see check_tmux
-    depth = colour_depth(probe)
+    depth = colour_depth(probe.env)  # as the app will read it (core.tmux_route)
     if depth == "truecolor":
         return [Finding("colours", "ok", "truecolor (COLORTERM)")]
+    if depth == "none":
+        return [Finding("colours", "info", "no colours: NO_COLOR is set", "unset NO_COLOR")]
     return [
         Finding(
             "colours",
