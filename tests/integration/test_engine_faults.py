@@ -162,7 +162,9 @@ async def test_refused_token_pauses_the_queue_and_keeps_the_jobs(
     sim = make_sim(tokens=[TOKEN_A])
     async with running_engine(sim, tmp_path, token="not-a-valid-token") as h:
         jobs = h.engine.enqueue(FLUX, requests_for(5))
-        await h.log.wait_for(lambda: h.engine.paused, what="the queue to stop")
+        await h.log.wait_for(
+            lambda: h.engine.paused and bool(h.log.queue_events()), what="the queue to stop"
+        )
         await h.log.wait_for(lambda: all(h.job(j.local_id).status == "held" for j in jobs))
         assert "token" in (h.engine.pause_reason or "")
         assert "Invalid API token" in (h.engine.pause_reason or "")

@@ -53,9 +53,14 @@ def now_sent(h: Harness, ids: list[str]) -> list[StoredJob]:
 
 
 async def wait_limit_pause(h: Harness, ids: list[str]) -> None:
-    """Until the queue is paused and no POST of these jobs is still under way."""
+    """Until the queue is paused, its pause event delivered (it reaches subscribers a tick
+    after `engine.paused` is set), and no POST of these jobs is still under way."""
     await h.log.wait_for(
-        lambda: h.engine.paused and all(h.job(i).status != "submitting" for i in ids),
+        lambda: (
+            h.engine.paused
+            and any(e.paused for e in h.log.queue_events())
+            and all(h.job(i).status != "submitting" for i in ids)
+        ),
         what="the spend limit's pause with every POST answered",
     )
 
@@ -185,6 +190,7 @@ async def test_a_day_limit_pause_lifts_after_local_midnight(
         await h.wait_settled(ids, timeout=15)
         assert len(sim_jobs(sim)) == 3
         assert not h.engine.paused
+        await h.log.wait_for(lambda: len(h.log.queue_events()) == 2, what="the resume event")
         assert [e.paused for e in h.log.queue_events()] == [True, False]
 
 
